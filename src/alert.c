@@ -1,0 +1,55 @@
+/* alert.c - alert rate limiting, formatting and syslog. */
+#include "config.h"
+
+#include <stdio.h>
+#include <syslog.h>
+
+#include "alert.h"
+#include "units.h"
+
+bool alert_should_fire(struct alert_state *st, uint64_t now_ns, double figure)
+{
+	bool fire;
+
+	if (!st->has_fired)
+		fire = true;
+	else if (now_ns - st->last_ns >= ALERT_MIN_REPEAT_NS)
+		fire = true;
+	else
+		fire = figure >= 2.0 * st->last_figure;
+	if (!fire) {
+		st->suppressed++;
+		return false;
+	}
+	st->has_fired = true;
+	st->last_ns = now_ns;
+	st->last_figure = figure;
+	st->fired++;
+	return true;
+}
+
+void alert_format_rss(char *buf, size_t len, pid_t pid, const char *comm, double growth_bytes_per_s,
+		      uint64_t rss_bytes)
+{
+	char rate[48], now[32];
+
+	units_format_rate(growth_bytes_per_s, "h", 0, rate, sizeof(rate));
+	units_format_size((double)rss_bytes, now, sizeof(now));
+	snprintf(buf, len, "pid %d (%s): RSS rising %s (%s now)", (int)pid, comm, rate, now);
+}
+
+static bool is_open;
+
+void alert_syslog_open(void)
+{
+	if (is_open)
+		return;
+	openlog("leakmond", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	is_open = true;
+}
+
+void alert_send(const char *message)
+{
+	alert_syslog_open();
+	syslog(LOG_DAEMON | LOG_WARNING, "%s", message);
+}

@@ -1,0 +1,61 @@
+/* leakmond.c - main: parse the command line, then run a monitoring session. */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "monitor.h"
+#include "options.h"
+
+int main(int argc, char **argv)
+{
+	struct options opts;
+	char err[512];
+	sigset_t mask;
+	int r;
+
+	r = options_parse(argc, argv, &opts, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "leakmond: %s\nTry 'leakmond --help' for more information.\n", err);
+		return EXIT_USAGE;
+	}
+	if (r == OPTIONS_HELP) {
+		fputs(options_usage(), stdout);
+		return 0;
+	}
+	if (r == OPTIONS_VERSION) {
+		printf("leakmond %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	if (opts.config_path) {
+		fprintf(stderr, "leakmond: --config: daemon mode is not implemented yet; "
+				"watch processes with --pid or -- PROGRAM\n");
+		return EXIT_USAGE;
+	}
+	if (opts.mode == MODE_TRACE) {
+		fprintf(stderr, "leakmond: --mode trace (the default) is not implemented yet: "
+				"the allocator-tracing engine has not landed; use --mode rss\n");
+		return EXIT_USAGE;
+	}
+	log_set_level(opts.verbosity < 0 ? LOG_LEVEL_ERROR
+		      : opts.verbosity == 0 ? LOG_LEVEL_WARNING
+		      : opts.verbosity == 1 ? LOG_LEVEL_INFO
+					    : LOG_LEVEL_DEBUG);
+
+	/* Every signal leakmond handles arrives through its signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
+		perror("leakmond: sigprocmask");
+		return EXIT_RUNTIME;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	return monitor_run(&opts);
+}

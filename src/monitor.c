@@ -1,0 +1,535 @@
+/* monitor.c - one leakmond session over its event loop. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "log.h"
+#include "loop.h"
+#include "monitor.h"
+#include "report.h"
+#include "target.h"
+#include "tslog.h"
+#include "units.h"
+#include "util.h"
+
+#define CHILD_STOP_TIMEOUT_MS 5000
+
+struct monitor {
+	const struct options *opts;
+	struct loop *loop;
+	struct target **targets;
+	size_t n_targets;
+	struct tslog log;
+	bool is_text;
+	uint64_t start_ns;
+	int sig_fd, tick_fd, end_fd;
+	const char *stop_reason;
+};
+
+static size_t running_count(const struct monitor *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n_targets; i++)
+		n += m->targets[i]->status == TARGET_RUNNING;
+	return n;
+}
+
+static void write_event(struct monitor *m, const struct target *t, const char *type)
+{
+	json_object *rec = tslog_record_new(type, wall_now(), t->pid);
+
+	if (rec && strcmp(type, "attach") == 0) {
+		json_object_object_add(rec, "comm", json_object_new_string(t->comm));
+		json_object_object_add(rec, "exe", t->exe[0] ? json_object_new_string(t->exe) : NULL);
+		json_object_object_add(rec, "mode",
+				       json_object_new_string(options_mode_name(t->mode)));
+	}
+	if (rec && strcmp(type, "detach") == 0 && m->stop_reason)
+		json_object_object_add(rec, "reason", json_object_new_string(m->stop_reason));
+	(void)tslog_write(&m->log, rec);
+}
+
+/* The target has exited: record how (status known only for our children), stop watching it. */
+static void target_gone(struct monitor *m, struct target *t, int wstatus, bool has_wstatus)
+{
+	if (t->status != TARGET_RUNNING)
+		return;
+	if (!has_wstatus && t->is_child) {
+		int st;
+		pid_t r = waitpid(t->pid, &st, WNOHANG);
+
+		if (r == 0)
+			return; /* still exiting: its SIGCHLD brings the status */
+		if (r == t->pid) {
+			wstatus = st;
+			has_wstatus = true;
+		}
+	}
+	if (has_wstatus) {
+		if (WIFSIGNALED(wstatus))
+			t->exit_signal = WTERMSIG(wstatus);
+		else if (WIFEXITED(wstatus))
+			t->exit_status = WEXITSTATUS(wstatus);
+	}
+	t->status = TARGET_EXITED;
+	t->end_ns = now_ns();
+	if (t->pidfd >= 0)
+		(void)loop_remove(m->loop, t->pidfd);
+	(void)tslog_write(&m->log, tslog_record_exit(wall_now(), t->pid, t->exit_status,
+						     t->exit_signal));
+	if (t->exit_signal >= 0)
+		log_info("pid %d (%s): killed by signal %d", (int)t->pid, t->comm, t->exit_signal);
+	else if (t->exit_status >= 0)
+		log_info("pid %d (%s): exited with status %d", (int)t->pid, t->comm,
+			 t->exit_status);
+	else
+		log_info("pid %d (%s): exited", (int)t->pid, t->comm);
+	if (running_count(m) == 0) {
+		m->stop_reason = "no target left";
+		loop_quit(m->loop, 0);
+	}
+}
+
+static void raise_rss_alert(struct monitor *m, struct target *t)
+{
+	char msg[256];
+	json_object *rec;
+
+	if (!alert_should_fire(&t->rss_alert, now_ns(), t->verdict.recent.slope))
+		return;
+	alert_format_rss(msg, sizeof(msg), t->pid, t->comm, t->verdict.recent.slope,
+			 t->last.rss_bytes);
+	if (m->opts->syslog)
+		alert_send(msg);
+	if (m->opts->verbosity >= 0)
+		fprintf(stderr, "leakmond: alert: %s\n", msg);
+	rec = tslog_record_new("alert", wall_now(), t->pid);
+	if (rec) {
+		json_object_object_add(rec, "kind", json_object_new_string("rss_growth"));
+		json_object_object_add(rec, "message", json_object_new_string(msg));
+		json_object_object_add(rec, "growth_bytes_per_s",
+				       json_object_new_double(t->verdict.recent.slope));
+		json_object_object_add(rec, "rss_bytes", json_object_new_uint64(t->last.rss_bytes));
+	}
+	(void)tslog_write(&m->log, rec);
+}
+
+static void sample_all(struct monitor *m)
+{
+	uint64_t now = now_ns();
+
+	for (size_t i = 0; i < m->n_targets; i++) {
+		struct target *t = m->targets[i];
+		int r;
+
+		if (t->status != TARGET_RUNNING)
+			continue;
+		r = target_sample(t, now, m->start_ns, m->opts->alert_rss_growth);
+		if (r == -ESRCH) {
+			target_gone(m, t, 0, false);
+			continue;
+		}
+		if (r < 0) {
+			log_warning("pid %d (%s): cannot sample /proc (%s), skipping this interval",
+				    (int)t->pid, t->comm, strerror(-r));
+			continue;
+		}
+		(void)tslog_write(&m->log, tslog_record_sample(t->pid, &t->last));
+		if (t->verdict.should_alert)
+			raise_rss_alert(m, t);
+	}
+}
+
+static void write_reports(struct monitor *m)
+{
+	json_object *report = report_build(m->targets, m->n_targets, time(NULL), now_ns());
+	int r;
+
+	if (!report) {
+		log_error("out of memory building the report");
+		return;
+	}
+	if (m->opts->report_path) {
+		r = report_write_atomic(m->opts->report_path, report);
+		if (r < 0)
+			log_error("cannot write report '%s' (%s)", m->opts->report_path,
+				  strerror(-r));
+	}
+	if (m->is_text) {
+		report_print_text(stdout, report);
+		fflush(stdout);
+	}
+	json_object_put(report);
+}
+
+static int on_tick(int fd, uint32_t events, void *userdata)
+{
+	struct monitor *m = userdata;
+	uint64_t expirations;
+
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return -errno;
+	sample_all(m);
+	return 0;
+}
+
+static int on_end(int fd, uint32_t events, void *userdata)
+{
+	struct monitor *m = userdata;
+	uint64_t expirations;
+
+	(void)read(fd, &expirations, sizeof(expirations));
+	m->stop_reason = "duration";
+	loop_quit(m->loop, 0);
+	return 0;
+}
+
+static int on_pidfd(int fd, uint32_t events, void *userdata)
+{
+	struct monitor *m = userdata;
+
+	for (size_t i = 0; i < m->n_targets; i++)
+		if (m->targets[i]->pidfd == fd)
+			target_gone(m, m->targets[i], 0, false);
+	return 0;
+}
+
+static void reap_children(struct monitor *m)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid <= 0)
+			return;
+		for (size_t i = 0; i < m->n_targets; i++)
+			if (m->targets[i]->pid == pid)
+				target_gone(m, m->targets[i], st, true);
+	}
+}
+
+static int on_signal(int fd, uint32_t events, void *userdata)
+{
+	struct monitor *m = userdata;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			reap_children(m);
+			break;
+		case SIGINT:
+		case SIGTERM:
+			m->stop_reason = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+			loop_quit(m->loop, 0);
+			break;
+		case SIGHUP: {
+			int r = tslog_reopen(&m->log);
+
+			if (r < 0)
+				log_warning("cannot reopen log '%s' (%s), keeping the old one",
+					    m->log.path, strerror(-r));
+			break;
+		}
+		case SIGUSR1:
+			write_reports(m);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int timer_new(uint64_t first_ns, uint64_t interval_ns)
+{
+	struct itimerspec its = { 0 };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	its.it_value.tv_sec = (time_t)(first_ns / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(first_ns % NSEC_PER_SEC);
+	its.it_interval.tv_sec = (time_t)(interval_ns / NSEC_PER_SEC);
+	its.it_interval.tv_nsec = (long)(interval_ns % NSEC_PER_SEC);
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		int r = -errno;
+
+		(void)close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/* Start PROGRAM as a child held before exec until released, so it can be validated (and, in trace
+ * mode, attached) first. Returns the child's pid and the two pipe ends, or -errno. */
+static pid_t spawn_held(char **argv, int *ret_go_fd, int *ret_err_fd)
+{
+	int go[2], errp[2];
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		int r = -errno;
+
+		(void)close(go[0]);
+		(void)close(go[1]);
+		return r;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+
+		(void)close(go[0]);
+		(void)close(go[1]);
+		(void)close(errp[0]);
+		(void)close(errp[1]);
+		return r;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		char c;
+		int e;
+
+		(void)close(go[1]);
+		(void)close(errp[0]);
+		sigemptyset(&none);
+		signal(SIGPIPE, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (read(go[0], &c, 1) != 1)
+			_exit(127); /* leakmond gave up on us */
+		execvp(argv[0], argv);
+		e = errno;
+		(void)!write(errp[1], &e, sizeof(e));
+		_exit(127);
+	}
+	(void)close(go[0]);
+	(void)close(errp[1]);
+	*ret_go_fd = go[1];
+	*ret_err_fd = errp[0];
+	return pid;
+}
+
+/* Kill and reap a child we started, by its pid, bounded in time. */
+static int stop_child(struct target *t, int *ret_wstatus)
+{
+	int st;
+
+	(void)kill(t->pid, SIGTERM);
+	for (int waited = 0; waited < CHILD_STOP_TIMEOUT_MS; waited += 20) {
+		if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+			*ret_wstatus = st;
+			return 0;
+		}
+		(void)poll(NULL, 0, 20);
+	}
+	(void)kill(t->pid, SIGKILL);
+	if (waitpid(t->pid, &st, 0) == t->pid) {
+		*ret_wstatus = st;
+		return 0;
+	}
+	return -errno;
+}
+
+static int add_target(struct monitor *m, struct target *t)
+{
+	struct target **nt = realloc(m->targets, (m->n_targets + 1) * sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	m->targets = nt;
+	m->targets[m->n_targets++] = t;
+	return 0;
+}
+
+static int start_program(struct monitor *m)
+{
+	char err[512];
+	struct target *t;
+	int go_fd = -1, err_fd = -1, e, r;
+	pid_t pid;
+	ssize_t n;
+
+	pid = spawn_held(m->opts->program, &go_fd, &err_fd);
+	if (pid < 0) {
+		fprintf(stderr, "leakmond: cannot start '%s' (%s)\n", m->opts->program[0],
+			strerror(-pid));
+		return EXIT_RUNTIME;
+	}
+	r = target_open(pid, true, m->opts->mode, &t, err, sizeof(err));
+	if (r < 0 || add_target(m, t) < 0) {
+		int st;
+
+		fprintf(stderr, "leakmond: %s\n", r < 0 ? err : "out of memory");
+		(void)close(go_fd);
+		(void)close(err_fd);
+		(void)waitpid(pid, &st, 0); /* it exits as soon as it reads EOF */
+		if (r >= 0)
+			target_free(t);
+		return r < 0 ? EXIT_TARGET : EXIT_RUNTIME;
+	}
+	(void)!write(go_fd, "g", 1);
+	(void)close(go_fd);
+	do
+		n = read(err_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	(void)close(err_fd);
+	if (n == (ssize_t)sizeof(e)) {
+		int st;
+
+		fprintf(stderr, "leakmond: cannot run '%s' (%s)\n", m->opts->program[0],
+			strerror(e));
+		(void)waitpid(pid, &st, 0);
+		m->n_targets--;
+		target_free(t);
+		return EXIT_TARGET;
+	}
+	/* exec succeeded: the target now shows the program's name and executable */
+	n = readlinkat(t->proc_fd, "exe", t->exe, sizeof(t->exe) - 1);
+	t->exe[n > 0 ? n : 0] = '\0';
+	snprintf(t->comm, sizeof(t->comm), "%.15s",
+		 strrchr(m->opts->program[0], '/') ? strrchr(m->opts->program[0], '/') + 1
+						   : m->opts->program[0]);
+	return 0;
+}
+
+static int setup(struct monitor *m)
+{
+	const struct options *o = m->opts;
+	sigset_t mask;
+	int r;
+
+	for (size_t i = 0; i < o->n_pids; i++) {
+		char err[512];
+		struct target *t;
+
+		r = target_open(o->pids[i], false, o->mode, &t, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "leakmond: %s\n", err);
+			return EXIT_TARGET;
+		}
+		if (add_target(m, t) < 0) {
+			target_free(t);
+			return EXIT_RUNTIME;
+		}
+	}
+	if (o->log_path) {
+		r = tslog_open(&m->log, o->log_path);
+		if (r < 0) {
+			fprintf(stderr, "leakmond: cannot open log '%s' (%s)\n", o->log_path,
+				strerror(-r));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (o->program) {
+		r = start_program(m);
+		if (r != 0)
+			return r;
+	}
+
+	m->loop = loop_new();
+	if (!m->loop)
+		return EXIT_RUNTIME;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
+	m->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	m->tick_fd = timer_new(1, o->interval_ns);
+	m->end_fd = o->duration_ns ? timer_new(o->duration_ns, 0) : -1;
+	if (m->sig_fd < 0 || m->tick_fd < 0 || (o->duration_ns && m->end_fd < 0)) {
+		fprintf(stderr, "leakmond: cannot create signalfd/timerfd (%s)\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (loop_add(m->loop, m->sig_fd, on_signal, m) < 0 ||
+	    loop_add(m->loop, m->tick_fd, on_tick, m) < 0 ||
+	    (m->end_fd >= 0 && loop_add(m->loop, m->end_fd, on_end, m) < 0))
+		return EXIT_RUNTIME;
+	for (size_t i = 0; i < m->n_targets; i++) {
+		struct target *t = m->targets[i];
+
+		if (t->pidfd >= 0 && loop_add(m->loop, t->pidfd, on_pidfd, m) < 0)
+			return EXIT_RUNTIME;
+		write_event(m, t, "attach");
+		log_info("pid %d (%s): watching, mode %s", (int)t->pid, t->comm,
+			 options_mode_name(t->mode));
+	}
+	if (o->syslog)
+		alert_syslog_open();
+	return 0;
+}
+
+static void finish(struct monitor *m)
+{
+	for (size_t i = 0; i < m->n_targets; i++) {
+		struct target *t = m->targets[i];
+		int st;
+
+		if (t->status != TARGET_RUNNING)
+			continue;
+		if (t->is_child) {
+			/* a program leakmond started was started for this watch: end it with it */
+			if (stop_child(t, &st) == 0)
+				target_gone(m, t, st, true);
+			else
+				target_gone(m, t, 0, false);
+			continue;
+		}
+		t->status = TARGET_DETACHED;
+		t->end_ns = now_ns();
+		write_event(m, t, "detach");
+	}
+	write_reports(m);
+}
+
+int monitor_run(const struct options *opts)
+{
+	struct monitor m = { .opts = opts, .sig_fd = -1, .tick_fd = -1, .end_fd = -1 };
+	int r;
+
+	m.start_ns = now_ns();
+	m.is_text = opts->text < 0 ? isatty(STDOUT_FILENO) : opts->text;
+	r = setup(&m);
+	if (r == 0) {
+		r = loop_run(m.loop);
+		if (r < 0) {
+			log_error("event loop failed (%s)", strerror(-r));
+			r = EXIT_RUNTIME;
+		}
+		finish(&m);
+	} else {
+		/* nothing was watched yet: only our own child needs ending */
+		for (size_t i = 0; i < m.n_targets; i++) {
+			int st;
+
+			if (m.targets[i]->is_child)
+				(void)stop_child(m.targets[i], &st);
+		}
+	}
+	for (size_t i = 0; i < m.n_targets; i++)
+		target_free(m.targets[i]);
+	free(m.targets);
+	loop_free(m.loop);
+	if (m.sig_fd >= 0)
+		(void)close(m.sig_fd);
+	if (m.tick_fd >= 0)
+		(void)close(m.tick_fd);
+	if (m.end_fd >= 0)
+		(void)close(m.end_fd);
+	tslog_close(&m.log);
+	return r;
+}

@@ -1,0 +1,54 @@
+/* options.h - the command line of INTERFACE.md, parsed and validated.
+ *
+ * options_parse() is pure: it prints nothing and never exits; the caller prints the message it
+ * returns and chooses the exit status. Strings in struct options point into argv (borrowed, valid
+ * as long as argv).
+ */
+#ifndef LEAKMOND_OPTIONS_H
+#define LEAKMOND_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define OPTIONS_MAX_PIDS 256
+#define OPTIONS_MIN_INTERVAL_NS (10ULL * 1000000ULL)
+#define OPTIONS_MAX_INTERVAL_NS (86400ULL * 1000000000ULL)
+
+enum watch_mode { MODE_TRACE, MODE_RSS };
+
+enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
+
+struct options {
+	pid_t pids[OPTIONS_MAX_PIDS];
+	size_t n_pids;
+	char **program; /* argv after "--", NULL-terminated, or NULL */
+	const char *config_path;
+	enum watch_mode mode;
+	uint64_t interval_ns;
+	uint64_t duration_ns; /* 0: until signalled */
+	uint64_t min_age_ns;  /* 0 before parse: defaults to 3 x interval */
+	unsigned depth;
+	const char *log_path;	 /* "-" is stdout */
+	const char *report_path; /* NULL: no JSON report */
+	int text;		 /* -1 auto (stdout is a terminal), 0 off, 1 on */
+	bool syslog;
+	double alert_rss_growth; /* bytes per second */
+	uint64_t alert_leak_size;
+	int verbosity; /* 0 normal, >0 verbose, <0 quiet */
+};
+
+/* Fill *opts with the defaults of INTERFACE.md. */
+void options_init(struct options *opts);
+
+/* Parse argv into *opts (initialised here). Returns OPTIONS_RUN, OPTIONS_HELP or OPTIONS_VERSION,
+ * or -EINVAL with a one-line message (no trailing newline) in err. Resets getopt state itself. */
+int options_parse(int argc, char **argv, struct options *opts, char *err, size_t errlen);
+
+/* The --help text. Static storage. */
+const char *options_usage(void);
+
+const char *options_mode_name(enum watch_mode mode);
+
+#endif

@@ -1,0 +1,48 @@
+/* tslog.h - the time-series log: one JSON object per line (JSON Lines), format in INTERFACE.md
+ * and doc/formats.md.
+ *
+ * The tslog_record_*() builders are pure and return a new json_object (NULL on out-of-memory) that
+ * the caller owns. tslog_write() appends one record as one line and flushes it.
+ */
+#ifndef LEAKMOND_TSLOG_H
+#define LEAKMOND_TSLOG_H
+
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+struct sample {
+	double ts;	  /* Unix time, seconds */
+	double t_s;	  /* monotonic seconds since leakmond started */
+	uint64_t rss_bytes;
+	uint64_t rss_anon_bytes;
+	uint64_t rss_file_bytes;
+	uint64_t swap_bytes;
+	uint64_t heap_bytes;
+	unsigned threads;
+};
+
+/* Common head of every record: {"type": type, "ts": ts, "pid": pid}. */
+json_object *tslog_record_new(const char *type, double ts, pid_t pid);
+json_object *tslog_record_sample(pid_t pid, const struct sample *s);
+/* An exit record: status when exited normally (signal < 0), signal otherwise; both unknown (-1)
+ * when the process was not our child: then neither field is written and "status_known" is false. */
+json_object *tslog_record_exit(double ts, pid_t pid, int status, int signal);
+
+struct tslog {
+	FILE *f;
+	char *path; /* NULL for stdout */
+};
+
+/* Open path for appending ("-" is stdout). Returns 0 or -errno. */
+int tslog_open(struct tslog *log, const char *path);
+/* Reopen the file (after logrotate moved it). Returns 0 or -errno; the old stream is kept on failure. */
+int tslog_reopen(struct tslog *log);
+void tslog_close(struct tslog *log);
+/* Write one record as a line, flushed. Takes ownership of rec (put). Does nothing when the log is
+ * not open. Returns 0 or -errno. */
+int tslog_write(struct tslog *log, json_object *rec);
+
+#endif

@@ -1,0 +1,108 @@
+# lib.sh - shared helpers of the integration tests (sourced by tests/*.test).
+#
+# Every process a test starts goes through start_bg, which records its PID; the EXIT trap stops
+# each of them by PID (TERM, then KILL after a bounded wait), pass or fail. Every wait is bounded.
+# Exit statuses: 0 pass, 1 fail, 77 skip, 99 harness error.
+
+set -u
+
+: "${LEAKMOND:?LEAKMOND is not set (run through make check)}"
+: "${TARGETS_DIR:?TARGETS_DIR is not set (run through make check)}"
+
+TEST_NAME=$(basename "$0" .test)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/leakmond-$TEST_NAME.XXXXXX") || exit 99
+BG_PIDS=""
+
+cleanup() {
+	local pid i
+	for pid in $BG_PIDS; do
+		kill -TERM "$pid" 2>/dev/null || continue
+	done
+	for pid in $BG_PIDS; do
+		for i in $(seq 1 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "${KEEP_WORK:-}" ]; then
+		echo "work directory kept: $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	for f in "$WORK"/*.err "$WORK"/*.out; do
+		[ -s "$f" ] || continue
+		echo "--- $f" >&2
+		tail -n 20 "$f" >&2
+	done
+	exit 1
+}
+
+harness_error() {
+	echo "ERROR: $TEST_NAME: $*" >&2
+	exit 99
+}
+
+skip() {
+	echo "SKIP: $TEST_NAME: $*" >&2
+	exit 77
+}
+
+command -v jq >/dev/null 2>&1 || harness_error "jq is required (tools/setup-deps installs it)"
+
+# start_bg NAME CMD [ARGS...]: run CMD in the background with stdout in $WORK/NAME.out and stderr
+# in $WORK/NAME.err; its PID is stored in the variable NAME_pid and recorded for cleanup.
+start_bg() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	local pid=$!
+	BG_PIDS="$BG_PIDS $pid"
+	eval "${name}_pid=$pid"
+}
+
+# wait_for_line FILE REGEX SECONDS: wait until FILE has a line matching REGEX.
+wait_for_line() {
+	local file=$1 re=$2 secs=$3 i
+	for i in $(seq 1 $((secs * 10))); do
+		grep -Eq -- "$re" "$file" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_exit PID SECONDS: wait for a background child to exit; its status in WAIT_STATUS.
+# Returns 1 on timeout (the process is still running).
+wait_exit() {
+	local pid=$1 secs=$2 i
+	for i in $(seq 1 $((secs * 10))); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			WAIT_STATUS=$?
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+# run_leakmond SECONDS ARGS...: run leakmond in the foreground, bounded by SECONDS; stdout in
+# $WORK/leakmond.out, stderr in $WORK/leakmond.err, exit status in STATUS.
+run_leakmond() {
+	local secs=$1
+	shift
+	timeout -k 5 "$secs" "$LEAKMOND" "$@" >"$WORK/leakmond.out" 2>"$WORK/leakmond.err"
+	STATUS=$?
+	[ "$STATUS" -ne 124 ] && [ "$STATUS" -ne 137 ] || fail "leakmond did not finish within ${secs}s"
+}
+
+# jq_check FILE FILTER MESSAGE: fail unless the jq filter is true for FILE.
+jq_check() {
+	jq -e "$2" "$1" >/dev/null 2>&1 || fail "$3 (jq: $2)"
+}

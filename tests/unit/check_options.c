@@ -1,0 +1,169 @@
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "check_main.h"
+#include "options.h"
+
+/* Parse a list of words as a command line; argv_ lives in the calling scope, because the parsed
+ * options point into it. */
+#define PARSE(opts, err, ...)                                                                      \
+	(argv_ = (char *[]){ "leakmond", __VA_ARGS__, NULL },                                     \
+	 options_parse(count_args(argv_), argv_, (opts), (err), sizeof(err)))
+
+static int count_args(char **argv)
+{
+	int n = 0;
+
+	while (argv[n])
+		n++;
+	return n;
+}
+
+START_TEST(test_defaults)
+{
+	struct options o;
+	char err[256];
+	char **argv_;
+
+	ck_assert_int_eq(PARSE(&o, err, "--pid", "42"), OPTIONS_RUN);
+	ck_assert_uint_eq(o.n_pids, 1);
+	ck_assert_int_eq(o.pids[0], 42);
+	ck_assert_int_eq(o.mode, MODE_TRACE);
+	ck_assert_uint_eq(o.interval_ns, 10000000000ULL);
+	ck_assert_uint_eq(o.min_age_ns, 30000000000ULL);
+	ck_assert_uint_eq(o.duration_ns, 0);
+	ck_assert_uint_eq(o.depth, 32);
+	ck_assert_int_eq(o.text, -1);
+	ck_assert(o.syslog);
+	ck_assert_double_eq_tol(o.alert_rss_growth, 64.0 * 1048576.0 / 3600.0, 1e-6);
+	ck_assert_uint_eq(o.alert_leak_size, 1048576);
+	ck_assert_ptr_null(o.program);
+}
+END_TEST
+
+START_TEST(test_all_options)
+{
+	struct options o;
+	char err[256];
+	char **argv_;
+
+	int r;
+
+	r = PARSE(&o, err, "-p", "1", "--pid=2", "-p", "1", "-m", "rss", "-i", "500ms",
+			       "-d", "1m", "--min-age", "5s", "--depth", "8", "-o", "-", "-r",
+			       "/tmp/r.json", "--no-text", "--no-syslog", "--alert-rss-growth",
+			       "1MiB/min", "--alert-leak-size", "2MiB", "-v", "-v");
+	ck_assert_int_eq(r, OPTIONS_RUN);
+	ck_assert_uint_eq(o.n_pids, 2); /* a pid given twice is watched once */
+	ck_assert_int_eq(o.pids[1], 2);
+	ck_assert_int_eq(o.mode, MODE_RSS);
+	ck_assert_uint_eq(o.interval_ns, 500000000ULL);
+	ck_assert_uint_eq(o.duration_ns, 60000000000ULL);
+	ck_assert_uint_eq(o.min_age_ns, 5000000000ULL);
+	ck_assert_uint_eq(o.depth, 8);
+	ck_assert_str_eq(o.log_path, "-");
+	ck_assert_str_eq(o.report_path, "/tmp/r.json");
+	ck_assert_int_eq(o.text, 0);
+	ck_assert(!o.syslog);
+	ck_assert_double_eq_tol(o.alert_rss_growth, 1048576.0 / 60.0, 1e-6);
+	ck_assert_uint_eq(o.alert_leak_size, 2097152);
+	ck_assert_int_eq(o.verbosity, 2);
+}
+END_TEST
+
+START_TEST(test_program)
+{
+	struct options o;
+	char err[256];
+	char **argv_;
+
+	int r;
+
+	/* outside ck_assert: the options point into argv_, which must outlive the assertion's block */
+	r = PARSE(&o, err, "--mode", "rss", "--", "/bin/prog", "-x", "--pid", "3");
+	ck_assert_int_eq(r, OPTIONS_RUN);
+	ck_assert_ptr_nonnull(o.program);
+	ck_assert_str_eq(o.program[0], "/bin/prog");
+	ck_assert_str_eq(o.program[1], "-x");
+	ck_assert_str_eq(o.program[2], "--pid"); /* after "--" everything is the program's */
+	ck_assert_ptr_null(o.program[4]);
+	ck_assert_uint_eq(o.n_pids, 0);
+	ck_assert_uint_eq(o.min_age_ns, 30000000000ULL);
+}
+END_TEST
+
+START_TEST(test_help_version)
+{
+	struct options o;
+	char err[256];
+	char **argv_;
+
+	ck_assert_int_eq(PARSE(&o, err, "--help"), OPTIONS_HELP);
+	ck_assert_int_eq(PARSE(&o, err, "-V"), OPTIONS_VERSION);
+	ck_assert_ptr_nonnull(strstr(options_usage(), "--alert-rss-growth"));
+}
+END_TEST
+
+struct bad_case {
+	const char *args[4];
+	const char *needle; /* must appear in the message */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ { "--pid", "abc" }, "invalid pid 'abc'" },
+	{ { "--pid", "0" }, "invalid pid '0'" },
+	{ { "--pid", "-5" }, "invalid pid '-5'" },
+	{ { "--pid", "99999999999" }, "invalid pid" },
+	{ { "--pid" }, "needs an argument" },
+	{ { "--bogus" }, "unknown option '--bogus'" },
+	{ { "-x", "--pid", "1" }, "unknown option '-x'" },
+	{ { "--pid", "1", "--mode", "heap" }, "invalid mode 'heap'" },
+	{ { "--pid", "1", "--interval", "fast" }, "invalid interval 'fast'" },
+	{ { "--pid", "1", "--interval", "1ms" }, "between 10ms and 1d" },
+	{ { "--pid", "1", "--duration", "0" }, "invalid duration '0'" },
+	{ { "--pid", "1", "--depth", "0" }, "invalid depth '0'" },
+	{ { "--pid", "1", "--depth", "129" }, "invalid depth '129'" },
+	{ { "--pid", "1", "--alert-rss-growth", "10MiB" }, "--alert-rss-growth" },
+	{ { "--pid", "1", "--alert-leak-size", "big" }, "--alert-leak-size" },
+	{ { "--pid", "1", "--min-age", "old" }, "invalid min-age 'old'" },
+	{ { "--pid", "1", "stray" }, "unexpected argument 'stray'" },
+	{ { "--mode", "rss" }, "nothing to watch" },
+	{ { "--pid", "1", "--" }, "no program given" },
+	{ { "--config", "/x", "--pid", "1" }, "cannot be combined" },
+	{ { "--pid", "1", "--log", "" }, "empty path" },
+};
+
+START_TEST(test_bad)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	char *argv[6] = { "leakmond" };
+	struct options o;
+	char err[256] = "";
+	int argc = 1;
+
+	for (int k = 0; k < 4 && c->args[k]; k++)
+		argv[argc++] = (char *)c->args[k];
+	ck_assert_int_eq(options_parse(argc, argv, &o, err, sizeof(err)), -EINVAL);
+	ck_assert_msg(strstr(err, c->needle), "case %d: message '%s' lacks '%s'", _i, err,
+		      c->needle);
+	ck_assert_ptr_null(strchr(err, '\n'));
+}
+END_TEST
+
+static Suite *options_suite(void)
+{
+	Suite *s = suite_create("options");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_all_options);
+	tcase_add_test(tc, test_program);
+	tcase_add_test(tc, test_help_version);
+	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+CHECK_MAIN(options_suite)
