@@ -35,11 +35,6 @@ int main(int argc, char **argv)
 				"watch processes with --pid or -- PROGRAM\n");
 		return EXIT_USAGE;
 	}
-	if (opts.mode == MODE_TRACE) {
-		fprintf(stderr, "leakmond: --mode trace (the default) is not implemented yet: "
-				"the allocator-tracing engine has not landed; use --mode rss\n");
-		return EXIT_USAGE;
-	}
 	log_set_level(opts.verbosity < 0 ? LOG_LEVEL_ERROR
 		      : opts.verbosity == 0 ? LOG_LEVEL_WARNING
 		      : opts.verbosity == 1 ? LOG_LEVEL_INFO

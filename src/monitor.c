@@ -20,6 +20,7 @@
 #include "monitor.h"
 #include "report.h"
 #include "target.h"
+#include "tracer.h"
 #include "tslog.h"
 #include "units.h"
 #include "util.h"
@@ -36,7 +37,10 @@ struct monitor {
 	uint64_t start_ns;
 	int sig_fd, tick_fd, end_fd;
 	const char *stop_reason;
+	struct tracer *tracer; /* trace mode */
 };
+
+#define TRACE_MAX_BLOCKS (16U << 20) /* live blocks per process (about 512 MiB of table) */
 
 static size_t running_count(const struct monitor *m)
 {
@@ -127,6 +131,65 @@ static void raise_rss_alert(struct monitor *m, struct target *t)
 	(void)tslog_write(&m->log, rec);
 }
 
+static int on_pidfd(int fd, uint32_t events, void *userdata);
+
+static struct target *find_target(struct monitor *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->n_targets; i++)
+		if (m->targets[i]->pid == pid && m->targets[i]->status == TARGET_RUNNING)
+			return m->targets[i];
+	return NULL;
+}
+
+static void snapshot_trace(struct target *t)
+{
+	if (!t->trace)
+		return;
+	tracer_get_stats(t->trace, &t->tstats);
+	t->has_tstats = true;
+}
+
+static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum tracer_event ev, int a)
+{
+	struct monitor *m = userdata;
+	struct target *t = find_target(m, pid);
+	json_object *rec;
+
+	if (!t)
+		return;
+	switch (ev) {
+	case TRACER_EXITED:
+		snapshot_trace(t);
+		t->trace = NULL;
+		target_gone(m, t, a, true);
+		break;
+	case TRACER_FORKED:
+		rec = tslog_record_new("fork", wall_now(), pid);
+		if (rec)
+			json_object_object_add(rec, "child", json_object_new_int(a));
+		(void)tslog_write(&m->log, rec);
+		log_info("pid %d (%s): forked child %d, released untraced", (int)pid, t->comm, a);
+		break;
+	case TRACER_EXECED:
+		(void)tslog_write(&m->log, tslog_record_new("exec", wall_now(), pid));
+		log_info("pid %d (%s): executed a new program", (int)pid, t->comm);
+		break;
+	case TRACER_HOOKED:
+		snapshot_trace(t);
+		log_info("pid %d (%s): %u allocator hooks installed", (int)pid, t->comm,
+			 t->tstats.hooks);
+		break;
+	case TRACER_LOST:
+		(void)p;
+		t->trace = NULL;
+		log_warning("pid %d (%s): tracing stopped (%s); the process was released, RSS sampling goes on",
+			    (int)pid, t->comm, strerror(-a));
+		if (t->pidfd >= 0)
+			(void)loop_add(m->loop, t->pidfd, on_pidfd, m);
+		break;
+	}
+}
+
 static void sample_all(struct monitor *m)
 {
 	uint64_t now = now_ns();
@@ -138,6 +201,8 @@ static void sample_all(struct monitor *m)
 		if (t->status != TARGET_RUNNING)
 			continue;
 		r = target_sample(t, now, m->start_ns, m->opts->alert_rss_growth);
+		if (r == -ESRCH && t->trace)
+			continue; /* its exit comes through the tracer, with its status */
 		if (r == -ESRCH) {
 			target_gone(m, t, 0, false);
 			continue;
@@ -146,6 +211,15 @@ static void sample_all(struct monitor *m)
 			log_warning("pid %d (%s): cannot sample /proc (%s), skipping this interval",
 				    (int)t->pid, t->comm, strerror(-r));
 			continue;
+		}
+		if (t->trace) {
+			snapshot_trace(t);
+			t->last.has_trace = true;
+			t->last.live_bytes = t->tstats.live.live_bytes;
+			t->last.live_blocks = t->tstats.live.live_blocks;
+			t->last.allocs_total = t->tstats.live.allocs;
+			/* blocks released; frees of blocks never seen allocated are counted apart */
+			t->last.frees_total = t->tstats.live.frees + t->tstats.live.replaced;
 		}
 		(void)tslog_write(&m->log, tslog_record_sample(t->pid, &t->last));
 		if (t->verdict.should_alert)
@@ -229,7 +303,15 @@ static int on_signal(int fd, uint32_t events, void *userdata)
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			reap_children(m);
+			if (m->tracer) {
+				int r = tracer_dispatch(m->tracer);
+
+				if (r < 0)
+					log_warning("waiting for traced threads failed (%s)",
+						    strerror(-r));
+			} else {
+				reap_children(m);
+			}
 			break;
 		case SIGINT:
 		case SIGTERM:
@@ -380,6 +462,20 @@ static int start_program(struct monitor *m)
 			target_free(t);
 		return r < 0 ? EXIT_TARGET : EXIT_RUNTIME;
 	}
+	if (m->tracer) {
+		r = tracer_seize_child(m->tracer, pid, &t->trace, err, sizeof(err));
+		if (r < 0) {
+			int st;
+
+			fprintf(stderr, "leakmond: %s\n", err);
+			(void)close(go_fd);
+			(void)close(err_fd);
+			(void)waitpid(pid, &st, 0);
+			m->n_targets--;
+			target_free(t);
+			return EXIT_TARGET;
+		}
+	}
 	(void)!write(go_fd, "g", 1);
 	(void)close(go_fd);
 	do
@@ -391,6 +487,8 @@ static int start_program(struct monitor *m)
 
 		fprintf(stderr, "leakmond: cannot run '%s' (%s)\n", m->opts->program[0],
 			strerror(e));
+		if (t->trace)
+			(void)tracer_detach(m->tracer, t->trace);
 		(void)waitpid(pid, &st, 0);
 		m->n_targets--;
 		target_free(t);
@@ -411,6 +509,14 @@ static int setup(struct monitor *m)
 	sigset_t mask;
 	int r;
 
+	m->loop = loop_new();
+	if (!m->loop)
+		return EXIT_RUNTIME;
+	if (o->mode == MODE_TRACE) {
+		m->tracer = tracer_new(on_trace_event, m, TRACE_MAX_BLOCKS);
+		if (!m->tracer)
+			return EXIT_RUNTIME;
+	}
 	for (size_t i = 0; i < o->n_pids; i++) {
 		char err[512];
 		struct target *t;
@@ -423,6 +529,14 @@ static int setup(struct monitor *m)
 		if (add_target(m, t) < 0) {
 			target_free(t);
 			return EXIT_RUNTIME;
+		}
+		if (m->tracer) {
+			r = tracer_attach(m->tracer, t->pid, &t->trace, err, sizeof(err));
+			if (r < 0) {
+				fprintf(stderr, "leakmond: %s\n", err);
+				return EXIT_TARGET;
+			}
+			snapshot_trace(t);
 		}
 	}
 	if (o->log_path) {
@@ -439,9 +553,6 @@ static int setup(struct monitor *m)
 			return r;
 	}
 
-	m->loop = loop_new();
-	if (!m->loop)
-		return EXIT_RUNTIME;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
@@ -462,7 +573,8 @@ static int setup(struct monitor *m)
 	for (size_t i = 0; i < m->n_targets; i++) {
 		struct target *t = m->targets[i];
 
-		if (t->pidfd >= 0 && loop_add(m->loop, t->pidfd, on_pidfd, m) < 0)
+		/* a traced process's exit comes through the tracer, with its status */
+		if (!t->trace && t->pidfd >= 0 && loop_add(m->loop, t->pidfd, on_pidfd, m) < 0)
 			return EXIT_RUNTIME;
 		write_event(m, t, "attach");
 		log_info("pid %d (%s): watching, mode %s", (int)t->pid, t->comm,
@@ -481,6 +593,18 @@ static void finish(struct monitor *m)
 
 		if (t->status != TARGET_RUNNING)
 			continue;
+		if (t->trace) {
+			int r;
+
+			snapshot_trace(t);
+			r = tracer_detach(m->tracer, t->trace);
+			t->trace = NULL;
+			if (r < 0)
+				log_warning("pid %d (%s): detach was not clean (%s)", (int)t->pid,
+					    t->comm, strerror(-r));
+			if (t->status != TARGET_RUNNING)
+				continue; /* it exited while we detached */
+		}
 		if (t->is_child) {
 			/* a program leakmond started was started for this watch: end it with it */
 			if (stop_child(t, &st) == 0)
@@ -520,6 +644,7 @@ int monitor_run(const struct options *opts)
 				(void)stop_child(m.targets[i], &st);
 		}
 	}
+	m.tracer = tracer_free(m.tracer); /* detaches anything still traced */
 	for (size_t i = 0; i < m.n_targets; i++)
 		target_free(m.targets[i]);
 	free(m.targets);

@@ -45,6 +45,29 @@ static json_object *build_rss(const struct target *t)
 	return o;
 }
 
+static json_object *build_heap(const struct trace_stats *ts)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "allocs", json_object_new_uint64(ts->live.allocs));
+	json_object_object_add(o, "frees",
+			       json_object_new_uint64(ts->live.frees + ts->live.replaced));
+	json_object_object_add(o, "live_blocks", json_object_new_uint64(ts->live.live_blocks));
+	json_object_object_add(o, "live_bytes", json_object_new_uint64(ts->live.live_bytes));
+	json_object_object_add(o, "peak_live_bytes",
+			       json_object_new_uint64(ts->live.peak_live_bytes));
+	json_object_object_add(o, "unknown_frees", json_object_new_uint64(ts->live.unknown_frees));
+	json_object_object_add(o, "failed_allocs", json_object_new_uint64(ts->calls.failed));
+	json_object_object_add(o, "dropped_blocks", json_object_new_uint64(ts->live.dropped));
+	json_object_object_add(o, "nested_calls", json_object_new_uint64(ts->nested));
+	json_object_object_add(o, "stops", json_object_new_uint64(ts->stops));
+	json_object_object_add(o, "hooks", json_object_new_int((int)ts->hooks));
+	json_object_object_add(o, "threads_traced", json_object_new_uint64(ts->threads_seen));
+	return o;
+}
+
 static json_object *build_target(const struct target *t, uint64_t now_ns)
 {
 	json_object *o = json_object_new_object();
@@ -67,7 +90,7 @@ static json_object *build_target(const struct target *t, uint64_t now_ns)
 			       json_object_new_double((double)(end - t->attach_ns) / 1e9));
 	json_object_object_add(o, "rss", build_rss(t));
 	/* rss mode traces nothing: heap is null rather than made-up zeros */
-	json_object_object_add(o, "heap", NULL);
+	json_object_object_add(o, "heap", t->has_tstats ? build_heap(&t->tstats) : NULL);
 	json_object_object_add(o, "leaks", json_object_new_array());
 	json_object_object_add(o, "top_sites", json_object_new_array());
 	return o;
@@ -180,7 +203,14 @@ void report_print_text(FILE *f, json_object *report)
 			fprintf(f, "  RSS %s now (first %s, peak %s), trend %s, %s\n", now, first, peak,
 				jstr(rss, "trend"), rate);
 		}
-		if (!json_object_object_get_ex(t, "heap", &heap) || !heap)
+		if (!json_object_object_get_ex(t, "heap", &heap) || !heap) {
 			fprintf(f, "  heap: not traced (rss mode)\n");
+		} else {
+			units_format_size(jnum(heap, "live_bytes"), now, sizeof(now));
+			units_format_size(jnum(heap, "peak_live_bytes"), peak, sizeof(peak));
+			fprintf(f, "  heap: %s live in %.0f blocks (peak %s); %.0f allocations, %.0f frees\n",
+				now, jnum(heap, "live_blocks"), peak, jnum(heap, "allocs"),
+				jnum(heap, "frees"));
+		}
 	}
 }

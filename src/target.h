@@ -17,6 +17,7 @@
 #include "options.h"
 #include "procfs.h"
 #include "series.h"
+#include "tracer.h"
 #include "tslog.h"
 
 enum target_status { TARGET_RUNNING, TARGET_EXITED, TARGET_DETACHED };
@@ -40,6 +41,11 @@ struct target {
 	uint64_t first_rss, peak_rss;
 	struct rss_verdict verdict;
 	struct alert_state rss_alert;
+
+	/* trace mode */
+	struct tproc *trace;	     /* NULL when not traced (rss mode, or released) */
+	struct trace_stats tstats;   /* last snapshot: kept after the process is gone */
+	bool has_tstats;
 
 	int exit_status; /* -1 unknown */
 	int exit_signal; /* -1 none/unknown */

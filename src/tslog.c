@@ -31,6 +31,12 @@ json_object *tslog_record_sample(pid_t pid, const struct sample *s)
 	json_object_object_add(o, "swap_bytes", json_object_new_uint64(s->swap_bytes));
 	json_object_object_add(o, "heap_bytes", json_object_new_uint64(s->heap_bytes));
 	json_object_object_add(o, "threads", json_object_new_int((int)s->threads));
+	if (s->has_trace) {
+		json_object_object_add(o, "live_bytes", json_object_new_uint64(s->live_bytes));
+		json_object_object_add(o, "live_blocks", json_object_new_uint64(s->live_blocks));
+		json_object_object_add(o, "allocs_total", json_object_new_uint64(s->allocs_total));
+		json_object_object_add(o, "frees_total", json_object_new_uint64(s->frees_total));
+	}
 	return o;
 }
 

@@ -22,6 +22,8 @@ struct sample {
 	uint64_t swap_bytes;
 	uint64_t heap_bytes;
 	unsigned threads;
+	bool has_trace; /* trace mode: the fields below are filled */
+	uint64_t live_bytes, live_blocks, allocs_total, frees_total;
 };
 
 /* Common head of every record: {"type": type, "ts": ts, "pid": pid}. */

@@ -106,3 +106,18 @@ run_leakmond() {
 jq_check() {
 	jq -e "$2" "$1" >/dev/null 2>&1 || fail "$3 (jq: $2)"
 }
+
+# require_ptrace: skip (77) unless this test may trace processes it starts.
+require_ptrace() {
+	start_bg ptrace_probe_target sleep 30
+	start_bg ptrace_probe "$TOOLS_DIR/ptrace_hold" "$ptrace_probe_target_pid"
+	if ! wait_for_line "$WORK/ptrace_probe.out" holding 5; then
+		skip "ptrace is not permitted here: $(cat "$WORK/ptrace_probe.err")"
+	fi
+	kill -TERM "$ptrace_probe_pid" "$ptrace_probe_target_pid" 2>/dev/null
+}
+
+# counts_of FILE: the "A F" of the last "counts allocs=A frees=F" line a target printed.
+counts_of() {
+	sed -n 's/^counts allocs=\([0-9]*\) frees=\([0-9]*\)$/\1 \2/p' "$1" | tail -n 1
+}

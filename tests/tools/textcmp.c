@@ -1,0 +1,102 @@
+/* textcmp - check that a process's code is exactly its files' code.
+ *
+ * For every executable file mapping of PID, compares the bytes in /proc/PID/mem with the same
+ * range of the file (through /proc/PID/map_files). Also fails on any anonymous executable
+ * mapping (a scratch page left behind) and on a tracer still attached. Prints one line per
+ * difference. Exit status: 0 identical, 1 different, 2 usage or I/O error.
+ * Usage: textcmp PID
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	char path[256], line[4096];
+	static unsigned char a[1 << 16], b[1 << 16];
+	int mem, bad = 0, checked = 0;
+	FILE *maps, *status;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: textcmp PID\n");
+		return 2;
+	}
+	snprintf(path, sizeof(path), "/proc/%s/status", argv[1]);
+	status = fopen(path, "r");
+	if (!status) {
+		perror(path);
+		return 2;
+	}
+	while (fgets(line, sizeof(line), status))
+		if (strncmp(line, "TracerPid:", 10) == 0 && atoi(line + 10) != 0) {
+			printf("still traced by pid %d\n", atoi(line + 10));
+			bad = 1;
+		}
+	fclose(status);
+	snprintf(path, sizeof(path), "/proc/%s/maps", argv[1]);
+	maps = fopen(path, "r");
+	snprintf(path, sizeof(path), "/proc/%s/mem", argv[1]);
+	mem = open(path, O_RDONLY);
+	if (!maps || mem < 0) {
+		perror(path);
+		return 2;
+	}
+	while (fgets(line, sizeof(line), maps)) {
+		uint64_t start, end, off, inode;
+		char perms[8], dev[16], file[4096] = "";
+		int fd;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %15s %" SCNu64 " %4095[^\n]",
+			   &start, &end, perms, &off, dev, &inode, file) < 6)
+			continue;
+		if (perms[2] != 'x')
+			continue;
+		if (inode == 0) {
+			if (file[0] != '[') {
+				printf("anonymous executable mapping %" PRIx64 "-%" PRIx64 " left behind\n",
+				       start, end);
+				bad = 1;
+			}
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%s/map_files/%" PRIx64 "-%" PRIx64, argv[1],
+			 start, end);
+		fd = open(path, O_RDONLY);
+		if (fd < 0) {
+			perror(path);
+			return 2;
+		}
+		for (uint64_t at = start; at < end; at += sizeof(a)) {
+			size_t len = end - at < sizeof(a) ? end - at : sizeof(a);
+			ssize_t na = pread(mem, a, len, (off_t)at);
+			ssize_t nb = pread(fd, b, len, (off_t)(off + (at - start)));
+
+			if (na < 0) {
+				perror("read /proc/PID/mem");
+				return 2;
+			}
+			if (nb < na) /* the mapping extends past the end of the file: zeros */
+				memset(b + (nb < 0 ? 0 : nb), 0, (size_t)(na - (nb < 0 ? 0 : nb)));
+			for (ssize_t i = 0; i < na; i++) {
+				if (a[i] != b[i]) {
+					printf("%s: byte at 0x%" PRIx64 " is 0x%02x, file has 0x%02x\n",
+					       file, at + (uint64_t)i, a[i], b[i]);
+					bad = 1;
+					break;
+				}
+			}
+		}
+		close(fd);
+		checked++;
+	}
+	fclose(maps);
+	if (!checked) {
+		printf("no executable file mapping checked\n");
+		return 2;
+	}
+	return bad;
+}
