@@ -30,6 +30,18 @@ bool alert_should_fire(struct alert_state *st, uint64_t now_ns, double figure);
 void alert_format_rss(char *buf, size_t len, pid_t pid, const char *comm, double growth_bytes_per_s,
 		      uint64_t rss_bytes);
 
+struct sym_frame;
+
+/* "pid 1234 (myservice): leak: cache_put (cache.c:42) holds 12.5 MiB in 12800 blocks,
+ * +1.2 MiB/min"; the site is named by its first frame (function, file basename, line), with
+ * "?" for what is unknown. */
+void alert_format_leak(char *buf, size_t len, pid_t pid, const char *comm,
+		       const struct sym_frame *top, uint64_t live_bytes, uint64_t live_blocks,
+		       double growth_bytes_per_s);
+
+/* "cache_put (cache.c:42)", "cache_put", "0x401234 (libfoo.so)": a frame for people. */
+void alert_format_frame(char *buf, size_t len, const struct sym_frame *f);
+
 /* Open the syslog connection (facility daemon, ident leakmond) once; harmless to call again. */
 void alert_syslog_open(void);
 

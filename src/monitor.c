@@ -19,6 +19,9 @@
 #include "loop.h"
 #include "monitor.h"
 #include "report.h"
+#include "sites.h"
+#include "stacks.h"
+#include "symbols.h"
 #include "target.h"
 #include "tracer.h"
 #include "tslog.h"
@@ -171,6 +174,12 @@ static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum trac
 		log_info("pid %d (%s): forked child %d, released untraced", (int)pid, t->comm, a);
 		break;
 	case TRACER_EXECED:
+		/* stack ids and modules of the old program mean nothing now */
+		t->sites = sites_free(t->sites);
+		t->sym = symbolizer_free(t->sym);
+		free(t->reports);
+		t->reports = NULL;
+		t->n_reports = 0;
 		(void)tslog_write(&m->log, tslog_record_new("exec", wall_now(), pid));
 		log_info("pid %d (%s): executed a new program", (int)pid, t->comm);
 		break;
@@ -188,6 +197,182 @@ static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum trac
 			(void)loop_add(m->loop, t->pidfd, on_pidfd, m);
 		break;
 	}
+}
+
+#define REPORT_TOP_SITES 10
+#define REPORT_MAX_LEAKS 50
+
+
+/* Frames that are still the allocator as far as a user is concerned: C++ operator new, and
+ * wrappers named like the allocator (ld.so's malloc calls libc's). */
+static bool is_allocator_frame(const struct sym_frame *f)
+{
+	static const char *const names[] = { "malloc",	       "calloc",	"realloc",
+					     "reallocarray",   "free",		"posix_memalign",
+					     "aligned_alloc", "memalign",	"valloc",
+					     "pvalloc",	       "__libc_malloc", "__libc_calloc",
+					     "__libc_realloc" };
+
+	if (!f->function)
+		return false;
+	if (strncmp(f->function, "operator new", 12) == 0)
+		return true;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(f->function, names[i]) == 0)
+			return true;
+	return false;
+}
+
+static void symbolize_site(struct target *t, const struct stack_table *stacks,
+			   struct site_report *r)
+{
+	const uint64_t *pcs;
+	size_t depth = stacks ? stacks_get(stacks, r->view.stack_id, &pcs) : 0;
+
+	r->n_frames = 0;
+	for (size_t i = 0; i < depth && r->n_frames < SITE_FRAMES_MAX; i++) {
+		int n = symbolizer_lookup(t->sym, pcs[i], true, r->frames + r->n_frames,
+					  SITE_FRAMES_MAX - r->n_frames);
+
+		if (n <= 0)
+			break;
+		r->n_frames += (size_t)n;
+	}
+	/* frames[0] is the allocator's caller */
+	while (r->n_frames > 1 && is_allocator_frame(&r->frames[0])) {
+		memmove(r->frames, r->frames + 1, (r->n_frames - 1) * sizeof(r->frames[0]));
+		r->n_frames--;
+	}
+}
+
+/* Judge the target's sites and symbolize the ones a report shows: every leak or suspect and
+ * the largest sites. Done while the process is alive (its maps are readable); the result
+ * outlives it for the final report. */
+static void prepare_site_reports(struct monitor *m, struct target *t)
+{
+	struct site_view *views = NULL;
+	const struct stack_table *stacks = t->trace ? tracer_stacks(t->trace) : NULL;
+	struct site_report *reports;
+	double min_age = (double)m->opts->min_age_ns / 1e9;
+	ssize_t n = sites_judge(t->sites, min_age, DETECT_ALPHA, &views);
+	size_t k = 0, n_leaks = 0;
+
+	if (n < 0)
+		return;
+	if (!t->sym)
+		t->sym = symbolizer_new(t->pid);
+	reports = calloc((size_t)n + 1, sizeof(*reports));
+	if (!reports || !t->sym) {
+		free(reports);
+		free(views);
+		return;
+	}
+	/* views are sorted leaks first; mark the largest REPORT_TOP_SITES by bytes as top */
+	for (ssize_t i = 0; i < n; i++) {
+		bool is_leak = views[i].verdict != SITE_NONE && n_leaks < REPORT_MAX_LEAKS;
+		size_t bigger = 0;
+
+		for (ssize_t j = 0; j < n && bigger < REPORT_TOP_SITES; j++)
+			if (views[j].live_bytes > views[i].live_bytes ||
+			    (views[j].live_bytes == views[i].live_bytes && j < i))
+				bigger++;
+		if (!is_leak && bigger >= REPORT_TOP_SITES)
+			continue;
+		reports[k].view = views[i];
+		reports[k].is_leak = is_leak;
+		reports[k].is_top = bigger < REPORT_TOP_SITES;
+		n_leaks += is_leak;
+		symbolize_site(t, stacks, &reports[k]);
+		k++;
+	}
+	free(views);
+	free(t->reports);
+	t->reports = reports;
+	t->n_reports = k;
+}
+
+static struct alert_state *site_alert_state(struct target *t, uint32_t stack_id)
+{
+	struct site_alert *a;
+
+	for (size_t i = 0; i < t->n_site_alerts; i++)
+		if (t->site_alerts[i].stack_id == stack_id)
+			return &t->site_alerts[i].state;
+	a = realloc(t->site_alerts, (t->n_site_alerts + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	t->site_alerts = a;
+	a = &t->site_alerts[t->n_site_alerts++];
+	memset(a, 0, sizeof(*a));
+	a->stack_id = stack_id;
+	return &a->state;
+}
+
+static void raise_leak_alerts(struct monitor *m, struct target *t)
+{
+	for (size_t i = 0; i < t->n_reports; i++) {
+		const struct site_report *r = &t->reports[i];
+		struct alert_state *st;
+		json_object *rec, *frames;
+		char msg[512];
+
+		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < m->opts->alert_leak_size)
+			continue;
+		st = site_alert_state(t, r->view.stack_id);
+		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))
+			continue;
+		alert_format_leak(msg, sizeof(msg), t->pid, t->comm,
+				  r->n_frames ? &r->frames[0] : NULL, r->view.live_bytes,
+				  r->view.live_blocks, r->view.growth_bytes_per_s);
+		if (m->opts->syslog)
+			alert_send(msg);
+		if (m->opts->verbosity >= 0)
+			fprintf(stderr, "leakmond: alert: %s\n", msg);
+		rec = tslog_record_new("alert", wall_now(), t->pid);
+		if (!rec)
+			continue;
+		json_object_object_add(rec, "kind", json_object_new_string("leak"));
+		json_object_object_add(rec, "message", json_object_new_string(msg));
+		json_object_object_add(rec, "growth_bytes_per_s",
+				       json_object_new_double(r->view.growth_bytes_per_s));
+		json_object_object_add(rec, "live_bytes", json_object_new_uint64(r->view.live_bytes));
+		json_object_object_add(rec, "live_blocks",
+				       json_object_new_uint64(r->view.live_blocks));
+		frames = report_frames(r->frames, r->n_frames < 5 ? r->n_frames : 5);
+		json_object_object_add(rec, "frames", frames);
+		(void)tslog_write(&m->log, rec);
+	}
+}
+
+static void sample_sites(struct monitor *m, struct target *t, double t_s)
+{
+	if (!t->trace || !tracer_is_hooked(t->trace))
+		return;
+	if (!t->sites)
+		t->sites = sites_new();
+	if (!t->sites || sites_sample(t->sites, tracer_live(t->trace), t_s,
+				      tracer_now_ms(t->trace)) < 0)
+		return;
+	prepare_site_reports(m, t);
+	raise_leak_alerts(m, t);
+}
+
+/* RSS rising while the traced live bytes are not: nothing malloc hands out explains it. */
+static void judge_rss_vs_heap(struct target *t)
+{
+	struct trend_result live;
+
+	(void)series_append(&t->live, t->last.t_s, (double)t->last.live_bytes);
+	t->rss_unexplained = NULL;
+	if (t->verdict.recent.direction != TREND_RISING || t->verdict.recent.n < DETECT_RSS_MIN_POINTS)
+		return;
+	if (trend_analyze_tail(t->live.t, t->live.y, t->live.n, DETECT_RSS_WINDOW, DETECT_ALPHA,
+			       &live) < 0)
+		return;
+	if (live.direction != TREND_RISING || live.slope < t->verdict.recent.slope / 10)
+		t->rss_unexplained = "RSS is rising while the traced heap is not: fragmentation, or "
+				     "memory from outside malloc (mmap, thread stacks, "
+				     "another allocator)";
 }
 
 static void sample_all(struct monitor *m)
@@ -224,13 +409,27 @@ static void sample_all(struct monitor *m)
 		(void)tslog_write(&m->log, tslog_record_sample(t->pid, &t->last));
 		if (t->verdict.should_alert)
 			raise_rss_alert(m, t);
+		sample_sites(m, t, t->last.t_s);
+		if (t->trace)
+			judge_rss_vs_heap(t);
 	}
 }
 
 static void write_reports(struct monitor *m)
 {
-	json_object *report = report_build(m->targets, m->n_targets, time(NULL), now_ns());
+	json_object *report;
 	int r;
+
+	for (size_t i = 0; i < m->n_targets; i++) {
+		struct target *t = m->targets[i];
+
+		if (t->sites && t->trace && t->status == TARGET_RUNNING)
+			prepare_site_reports(m, t);
+	}
+	report = report_build(m->targets, m->n_targets, time(NULL), now_ns());
+	for (size_t i = 0; i < m->n_targets; i++)
+		if (m->targets[i]->sites)
+			sites_mark_report(m->targets[i]->sites);
 
 	if (!report) {
 		log_error("out of memory building the report");
@@ -516,6 +715,7 @@ static int setup(struct monitor *m)
 		m->tracer = tracer_new(on_trace_event, m, TRACE_MAX_BLOCKS);
 		if (!m->tracer)
 			return EXIT_RUNTIME;
+		tracer_set_stacks(m->tracer, o->depth, o->stack_copy);
 	}
 	for (size_t i = 0; i < o->n_pids; i++) {
 		char err[512];

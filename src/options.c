@@ -21,6 +21,7 @@ enum {
 	OPT_NO_SYSLOG,
 	OPT_ALERT_RSS_GROWTH,
 	OPT_ALERT_LEAK_SIZE,
+	OPT_STACK_COPY,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +32,7 @@ static const struct option long_options[] = {
 	{ "duration", required_argument, NULL, 'd' },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "stack-copy", required_argument, NULL, OPT_STACK_COPY },
 	{ "log", required_argument, NULL, 'o' },
 	{ "report", required_argument, NULL, 'r' },
 	{ "text", no_argument, NULL, OPT_TEXT },
@@ -59,6 +61,7 @@ static const char usage_text[] =
 	"  -d, --duration DURATION    watch this long, then detach and exit\n"
 	"      --min-age DURATION     younger blocks are never leak evidence (default 3 x interval)\n"
 	"      --depth N              stack frames kept per allocation, 1..128 (default 32)\n"
+	"      --stack-copy SIZE      stack bytes copied per allocation to unwind (default 8KiB)\n"
 	"  -o, --log FILE             time-series log as JSON Lines ('-' is stdout)\n"
 	"  -r, --report FILE          JSON report, written at exit and on SIGUSR1\n"
 	"      --text, --no-text      human-readable report on stdout (default: if a terminal)\n"
@@ -91,6 +94,7 @@ void options_init(struct options *opts)
 	opts->mode = MODE_TRACE;
 	opts->interval_ns = 10ULL * 1000000000ULL;
 	opts->depth = 32;
+	opts->stack_copy = 8192;
 	opts->text = -1;
 	opts->syslog = true;
 	opts->alert_rss_growth = 64.0 * 1048576.0 / 3600.0;
@@ -197,6 +201,13 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 			opts->depth = (unsigned)v;
 			break;
 		}
+		case OPT_STACK_COPY:
+			if (units_parse_size(optarg, &opts->stack_copy) < 0 ||
+			    opts->stack_copy < 64 || opts->stack_copy > 256 * 1024)
+				return fail(err, errlen,
+					    "invalid stack copy size '%s': expected 64B..256KiB",
+					    optarg);
+			break;
 		case 'o':
 			if (!*optarg)
 				return fail(err, errlen, "invalid log file '': empty path");

@@ -30,6 +30,7 @@ struct options {
 	uint64_t duration_ns; /* 0: until signalled */
 	uint64_t min_age_ns;  /* 0 before parse: defaults to 3 x interval */
 	unsigned depth;
+	uint64_t stack_copy; /* bytes of stack copied at each allocation */
 	const char *log_path;	 /* "-" is stdout */
 	const char *report_path; /* NULL: no JSON report */
 	int text;		 /* -1 auto (stdout is a terminal), 0 off, 1 on */

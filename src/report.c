@@ -68,9 +68,88 @@ static json_object *build_heap(const struct trace_stats *ts)
 	return o;
 }
 
-static json_object *build_target(const struct target *t, uint64_t now_ns)
+static json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+json_object *report_frames(const struct sym_frame *frames, size_t n)
+{
+	json_object *arr = json_object_new_array();
+
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		const struct sym_frame *f = &frames[i];
+		json_object *o = json_object_new_object();
+		char pc[24];
+
+		if (!o)
+			break;
+		snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)f->pc);
+		json_object_object_add(o, "pc", json_object_new_string(pc));
+		json_object_object_add(o, "module", str_or_null(f->module));
+		json_object_object_add(o, "function", str_or_null(f->function));
+		json_object_object_add(o, "file", str_or_null(f->file));
+		json_object_object_add(o, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
+		json_object_object_add(o, "inlined", json_object_new_boolean(f->is_inlined));
+		if (f->build_id)
+			json_object_object_add(o, "build_id", json_object_new_string(f->build_id));
+		if (f->is_module_deleted)
+			json_object_object_add(o, "module_deleted", json_object_new_boolean(true));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+static const char *const allocator_names[] = {
+	[LIVE_MALLOC] = "malloc",	      [LIVE_CALLOC] = "calloc",
+	[LIVE_REALLOC] = "realloc",	      [LIVE_MEMALIGN] = "memalign",
+	[LIVE_POSIX_MEMALIGN] = "posix_memalign", [LIVE_ALIGNED_ALLOC] = "aligned_alloc",
+	[LIVE_VALLOC] = "valloc",	      [LIVE_PVALLOC] = "pvalloc",
+	[LIVE_REALLOCARRAY] = "reallocarray",
+};
+
+static json_object *build_site(const struct site_report *r, bool with_verdict)
 {
 	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	if (with_verdict)
+		json_object_object_add(o, "verdict", json_object_new_string(
+							     r->view.verdict == SITE_LEAK ? "leak"
+										    : "suspect"));
+	json_object_object_add(o, "allocator",
+			       json_object_new_string(r->view.kind < LIVE_KIND_MAX
+							      ? allocator_names[r->view.kind]
+							      : "malloc"));
+	json_object_object_add(o, "live_bytes", json_object_new_uint64(r->view.live_bytes));
+	json_object_object_add(o, "live_blocks", json_object_new_uint64(r->view.live_blocks));
+	json_object_object_add(o, "growth_bytes_per_s",
+			       json_object_new_double(r->view.growth_bytes_per_s));
+	json_object_object_add(o, "oldest_age_s", json_object_new_double(r->view.oldest_age_s));
+	json_object_object_add(o, "delta_bytes", json_object_new_int64(r->view.delta_bytes));
+	json_object_object_add(o, "samples", json_object_new_int((int)r->view.points));
+	json_object_object_add(o, "frames", report_frames(r->frames, r->n_frames));
+	return o;
+}
+
+#define REPORT_TOP_MAX 64
+
+static int cmp_site_bytes(const void *a, const void *b)
+{
+	const struct site_report *x = *(const struct site_report *const *)a;
+	const struct site_report *y = *(const struct site_report *const *)b;
+
+	return x->view.live_bytes < y->view.live_bytes ? 1
+	       : x->view.live_bytes > y->view.live_bytes ? -1
+							 : 0;
+}
+
+static json_object *build_target(const struct target *t, uint64_t now_ns)
+{
+	json_object *o = json_object_new_object(), *leaks, *top;
 	uint64_t end = t->end_ns ? t->end_ns : now_ns;
 
 	if (!o)
@@ -91,8 +170,28 @@ static json_object *build_target(const struct target *t, uint64_t now_ns)
 	json_object_object_add(o, "rss", build_rss(t));
 	/* rss mode traces nothing: heap is null rather than made-up zeros */
 	json_object_object_add(o, "heap", t->has_tstats ? build_heap(&t->tstats) : NULL);
-	json_object_object_add(o, "leaks", json_object_new_array());
-	json_object_object_add(o, "top_sites", json_object_new_array());
+	leaks = json_object_new_array();
+	top = json_object_new_array();
+	for (size_t i = 0; i < t->n_reports; i++) {
+		if (t->reports[i].is_leak)
+			json_object_array_add(leaks, build_site(&t->reports[i], true));
+	}
+	/* top_sites by live bytes, largest first */
+	{
+		const struct site_report *tops[REPORT_TOP_MAX];
+		size_t n = 0;
+
+		for (size_t i = 0; i < t->n_reports && n < REPORT_TOP_MAX; i++)
+			if (t->reports[i].is_top)
+				tops[n++] = &t->reports[i];
+		qsort(tops, n, sizeof(tops[0]), cmp_site_bytes);
+		for (size_t i = 0; i < n; i++)
+			json_object_array_add(top, build_site(tops[i], false));
+	}
+	json_object_object_add(o, "leaks", leaks);
+	json_object_object_add(o, "top_sites", top);
+	if (t->rss_unexplained)
+		json_object_object_add(o, "note", json_object_new_string(t->rss_unexplained));
 	return o;
 }
 
@@ -177,6 +276,57 @@ static double jnum(json_object *o, const char *key)
 	return json_object_get_double(v);
 }
 
+static void print_site(FILE *f, json_object *site, const char *label)
+{
+	json_object *frames, *v;
+	char size[32], rate[48], delta[48], where[256];
+	size_t n;
+
+	units_format_size(jnum(site, "live_bytes"), size, sizeof(size));
+	units_format_rate(jnum(site, "growth_bytes_per_s"), "min", 1, rate, sizeof(rate));
+	units_format_size(jnum(site, "delta_bytes"), delta, sizeof(delta));
+	where[0] = '\0';
+	if (json_object_object_get_ex(site, "frames", &frames) &&
+	    json_object_array_length(frames) > 0) {
+		json_object *fr = json_object_array_get_idx(frames, 0);
+		const char *fn = jstr(fr, "function"), *file = jstr(fr, "file");
+
+		if (file && strrchr(file, '/'))
+			file = strrchr(file, '/') + 1;
+		if (fn && file)
+			snprintf(where, sizeof(where), "%s (%s:%d)", fn, file,
+				 (int)jnum(fr, "line"));
+		else
+			snprintf(where, sizeof(where), "%s", fn ? fn : jstr(fr, "pc"));
+	}
+	fprintf(f, "  %-7s %s: %s in %.0f blocks, %s, oldest %.1fs, %s%s since last report\n",
+		label, where[0] ? where : "(no stack)", size, jnum(site, "live_blocks"), rate,
+		jnum(site, "oldest_age_s"), jnum(site, "delta_bytes") >= 0 ? "+" : "", delta);
+	if (!json_object_object_get_ex(site, "frames", &frames))
+		return;
+	n = json_object_array_length(frames);
+	for (size_t i = 0; i < n && i < 8; i++) {
+		json_object *fr = json_object_array_get_idx(frames, i);
+		const char *fn = jstr(fr, "function"), *file = jstr(fr, "file");
+		const char *mod = jstr(fr, "module");
+
+		if (mod && strrchr(mod, '/'))
+			mod = strrchr(mod, '/') + 1;
+		fprintf(f, "          %s%s", json_object_object_get_ex(fr, "inlined", &v) &&
+						 json_object_get_boolean(v)
+					     ? "(inlined) "
+					     : "",
+			fn ? fn : "??");
+		if (file)
+			fprintf(f, " (%s:%d)", file, (int)jnum(fr, "line"));
+		else
+			fprintf(f, " [%s, no debug info]", jstr(fr, "pc"));
+		fprintf(f, " in %s\n", mod ? mod : "?");
+	}
+	if (n > 8)
+		fprintf(f, "          ... %zu more frames\n", n - 8);
+}
+
 void report_print_text(FILE *f, json_object *report)
 {
 	json_object *targets;
@@ -203,6 +353,8 @@ void report_print_text(FILE *f, json_object *report)
 			fprintf(f, "  RSS %s now (first %s, peak %s), trend %s, %s\n", now, first, peak,
 				jstr(rss, "trend"), rate);
 		}
+		if (json_object_object_get_ex(t, "note", &v))
+			fprintf(f, "  note: %s\n", json_object_get_string(v));
 		if (!json_object_object_get_ex(t, "heap", &heap) || !heap) {
 			fprintf(f, "  heap: not traced (rss mode)\n");
 		} else {
@@ -211,6 +363,22 @@ void report_print_text(FILE *f, json_object *report)
 			fprintf(f, "  heap: %s live in %.0f blocks (peak %s); %.0f allocations, %.0f frees\n",
 				now, jnum(heap, "live_blocks"), peak, jnum(heap, "allocs"),
 				jnum(heap, "frees"));
+		}
+		if (json_object_object_get_ex(t, "leaks", &v)) {
+			for (size_t k = 0; k < json_object_array_length(v); k++) {
+				json_object *site = json_object_array_get_idx(v, k);
+
+				print_site(f, site, strcmp(jstr(site, "verdict"), "leak") == 0
+							    ? "LEAK"
+							    : "suspect");
+			}
+			if (heap && json_object_array_length(v) == 0)
+				fprintf(f, "  no leaking call site found\n");
+		}
+		if (json_object_object_get_ex(t, "top_sites", &v) && json_object_array_length(v)) {
+			fprintf(f, "  largest live call sites:\n");
+			for (size_t k = 0; k < json_object_array_length(v) && k < 5; k++)
+				print_site(f, json_object_array_get_idx(v, k), "site");
 		}
 	}
 }

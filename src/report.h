@@ -19,6 +19,10 @@
  * object owned by the caller, or NULL on out-of-memory. */
 json_object *report_build(struct target *const *targets, size_t n, time_t now, uint64_t now_ns);
 
+/* JSON array of frames (INTERFACE.md: pc, module, function, file, line, inlined; unknown fields
+ * null). Returns a new array or NULL on out-of-memory. */
+json_object *report_frames(const struct sym_frame *frames, size_t n);
+
 /* Write report as pretty JSON to path atomically. Returns 0 or -errno (nothing is left behind
  * on failure: the temporary file is removed). */
 int report_write_atomic(const char *path, json_object *report);

@@ -140,7 +140,9 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
 		return -ENOMEM;
 	}
-	if (series_init(&t->rss, SERIES_DEFAULT_CAP) < 0) {
+	if (series_init(&t->rss, SERIES_DEFAULT_CAP) < 0 ||
+	    series_init(&t->live, SERIES_DEFAULT_CAP) < 0) {
+		series_done(&t->rss);
 		free(t);
 		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
 		return -ENOMEM;
@@ -171,6 +173,11 @@ struct target *target_free(struct target *t)
 	if (t->pidfd >= 0)
 		(void)close(t->pidfd);
 	series_done(&t->rss);
+	series_done(&t->live);
+	sites_free(t->sites);
+	free(t->reports);
+	free(t->site_alerts);
+	symbolizer_free(t->sym);
 	free(t);
 	return NULL;
 }

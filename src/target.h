@@ -17,10 +17,29 @@
 #include "options.h"
 #include "procfs.h"
 #include "series.h"
+#include "sites.h"
+#include "symbols.h"
 #include "tracer.h"
 #include "tslog.h"
 
 enum target_status { TARGET_RUNNING, TARGET_EXITED, TARGET_DETACHED };
+
+#define SITE_FRAMES_MAX 128
+
+/* One call site as reported: its figures and its symbolized frames, innermost first (strings
+ * borrowed from the target's symbolizer). */
+struct site_report {
+	struct site_view view;
+	bool is_leak;	/* in the report's "leaks" (verdict leak or suspect) */
+	bool is_top;	/* in "top_sites" (largest live bytes) */
+	struct sym_frame frames[SITE_FRAMES_MAX];
+	size_t n_frames;
+};
+
+struct site_alert {
+	uint32_t stack_id;
+	struct alert_state state;
+};
 
 struct target {
 	pid_t pid;
@@ -46,6 +65,14 @@ struct target {
 	struct tproc *trace;	     /* NULL when not traced (rss mode, or released) */
 	struct trace_stats tstats;   /* last snapshot: kept after the process is gone */
 	bool has_tstats;
+	struct site_tracker *sites;  /* allocation sites over time (trace mode) */
+	struct symbolizer *sym;	     /* pc -> function, file, line (cold path, cached) */
+	struct site_report *reports; /* the sites of the last report, symbolized */
+	size_t n_reports;
+	struct series live;		/* traced live bytes, sampled with the RSS */
+	const char *rss_unexplained;	/* static text when RSS rises but traced bytes do not */
+	struct site_alert *site_alerts; /* rate limits of leak alerts, per stack id */
+	size_t n_site_alerts;
 
 	int exit_status; /* -1 unknown */
 	int exit_signal; /* -1 none/unknown */

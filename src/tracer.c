@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -21,8 +22,10 @@
 #include "log.h"
 #include "patch.h"
 #include "procfs.h"
+#include "stacks.h"
 #include "target.h"
 #include "tracer.h"
+#include "unwind.h"
 #include "util.h"
 
 #define TRACE_OPTIONS                                                                              \
@@ -48,6 +51,7 @@ struct shadow_frame {
 	uint64_t ret;  /* the real return address */
 	uint64_t arg[3];
 	uint32_t time_ms;
+	uint32_t stack_id;
 	enum hook_fn fn;
 };
 
@@ -79,6 +83,9 @@ struct tproc {
 	uint8_t entry_orig;
 	bool has_entry_bp;
 	struct live_table *live;
+	struct stack_table *stacks;
+	struct unwinder *unw;
+	uint64_t unwind_failures;
 	struct event_counts calls;
 	uint64_t stops, nested, threads_seen;
 	unsigned hooks_skipped;
@@ -92,10 +99,15 @@ struct parked {
 	int status;
 };
 
+#define STACK_COPY_MAX (256 * 1024)
+
 struct tracer {
 	tracer_event_fn on_event;
 	void *userdata;
 	size_t max_blocks;
+	unsigned depth;	       /* frames kept per allocation; 0: no stacks */
+	size_t stack_copy;     /* bytes of the stack copied at each allocation */
+	uint8_t *stack_buf;    /* STACK_COPY_MAX */
 	struct tthread *buckets[THREAD_BUCKETS];
 	struct tproc *procs;
 	struct parked parked[PARKED_MAX]; /* first stops of fork children seen before the event */
@@ -197,6 +209,8 @@ static void proc_free(struct tproc *p)
 	if (p->mem_fd >= 0)
 		(void)close(p->mem_fd);
 	live_free(p->live);
+	stacks_free(p->stacks);
+	unwinder_free(p->unw);
 	free(p->fork_frames);
 	free(p);
 }
@@ -299,6 +313,16 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 	if (r < 0)
 		return r;
 	p->state = PROC_TRACING;
+	if (p->tr->depth) {
+		if (!p->stacks)
+			p->stacks = stacks_new(0);
+		p->unw = unwinder_free(p->unw);
+		p->unw = unwinder_new(p->pid, p->mem_fd);
+		if (!p->unw)
+			log_warning("pid %d: cannot read its modules for stack unwinding; allocations "
+				    "are traced without stacks",
+				    (int)p->pid);
+	}
 	return 0;
 }
 
@@ -396,6 +420,42 @@ static struct patch_set *patches_of(struct tproc *p)
 	return &p->patches;
 }
 
+/* At an allocator's entry: copy the top of the stack (one process_vm_readv), take the return
+ * address from it, and unwind it to an interned stack id (0 without stacks). */
+static int capture_stack(struct tthread *t, const struct user_regs_struct *regs, uint64_t *ret_addr,
+			 uint32_t *ret_stack_id)
+{
+	struct tproc *p = t->proc;
+	struct tracer *tr = p->tr;
+	uint64_t pcs[STACKS_DEPTH_MAX];
+	size_t len = tr->depth ? tr->stack_copy : sizeof(uint64_t);
+	struct iovec local = { tr->stack_buf, len };
+	struct iovec remote = { (void *)(uintptr_t)regs->rsp, len };
+	ssize_t n;
+	int depth;
+
+	n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
+	if (n < (ssize_t)sizeof(uint64_t)) {
+		/* the copy may cross the top of the stack: at least the return address */
+		if (inject_read(p->mem_fd, regs->rsp, tr->stack_buf, sizeof(uint64_t)) < 0)
+			return -EFAULT;
+		n = sizeof(uint64_t);
+	}
+	memcpy(ret_addr, tr->stack_buf, sizeof(uint64_t));
+	*ret_stack_id = 0;
+	if (!p->unw || !p->stacks)
+		return 0;
+	depth = unwinder_unwind(p->unw, t->tid, regs, tr->stack_buf, (size_t)n, pcs, tr->depth);
+	if (depth <= 0) {
+		/* at least the caller: the return address we just read */
+		pcs[0] = *ret_addr;
+		depth = 1;
+		p->unwind_failures++;
+	}
+	*ret_stack_id = stacks_intern(p->stacks, pcs, (size_t)depth);
+	return 0;
+}
+
 static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		    const struct patch_site *site)
 {
@@ -408,8 +468,8 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
 		return;
 	}
-	regs->rip = site->copy_addr;
 	if (p->state == PROC_VFORK_CHILD) {
+		regs->rip = site->copy_addr;
 		/* shares its parent's memory and stack: run through, record and hijack nothing */
 		(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
 		thread_resume(t);
@@ -436,8 +496,10 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		events_apply(p->live, &p->calls, &ev);
 	} else if (t->n_frames < SHADOW_MAX) {
 		struct shadow_frame *f;
+		uint32_t stack_id = 0;
 		uint64_t ret;
 
+		regs->rip = site->addr; /* the state at the function's entry, for the unwinder */
 		if (t->n_frames == t->cap_frames) {
 			size_t cap = t->cap_frames ? t->cap_frames * 2 : 4;
 			struct shadow_frame *nf = realloc(t->frames, cap * sizeof(*nf));
@@ -447,10 +509,11 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 			t->frames = nf;
 			t->cap_frames = cap;
 		}
-		if (inject_read(p->mem_fd, regs->rsp, &ret, sizeof(ret)) < 0 ||
+		if (capture_stack(t, regs, &ret, &stack_id) < 0 ||
 		    inject_write(p->mem_fd, regs->rsp, &p->patches.tramp, sizeof(uint64_t)) < 0)
 			goto out;
 		f = &t->frames[t->n_frames++];
+		f->stack_id = stack_id;
 		f->slot = regs->rsp;
 		f->ret = ret;
 		f->fn = site->fn;
@@ -460,6 +523,7 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		f->time_ms = elapsed_ms(p);
 	}
 out:
+	regs->rip = site->copy_addr;
 	(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
 	thread_resume(t);
 }
@@ -487,6 +551,7 @@ static void on_return(struct tthread *t, struct user_regs_struct *regs)
 	memcpy(ev.arg, f.arg, sizeof(ev.arg));
 	ev.result = regs->rax;
 	ev.time_ms = f.time_ms;
+	ev.stack_id = f.stack_id;
 	if (f.fn == HOOK_POSIX_MEMALIGN && regs->rax == 0)
 		(void)inject_read(p->mem_fd, f.arg[0], &ev.out_ptr, sizeof(ev.out_ptr));
 	events_apply(p->live, &p->calls, &ev);
@@ -625,6 +690,8 @@ static void on_exec(struct tthread *t)
 	t->n_frames = 0;
 	memset(&p->patches, 0, sizeof(p->patches));
 	p->has_entry_bp = false;
+	p->unw = unwinder_free(p->unw);
+	p->stacks = stacks_free(p->stacks);
 	p->live = live_free(p->live);
 	p->live = live_new(tr->max_blocks);
 	if (!p->live) {
@@ -788,6 +855,13 @@ struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_b
 	tr->on_event = on_event;
 	tr->userdata = userdata;
 	tr->max_blocks = max_blocks;
+	tr->depth = 32;
+	tr->stack_copy = 8192;
+	tr->stack_buf = malloc(STACK_COPY_MAX);
+	if (!tr->stack_buf) {
+		free(tr);
+		return NULL;
+	}
 	return tr;
 }
 
@@ -799,8 +873,37 @@ struct tracer *tracer_free(struct tracer *tr)
 		(void)tracer_detach(tr, tr->procs);
 	for (size_t i = 0; i < tr->n_parked; i++)
 		(void)ptrace(PTRACE_DETACH, tr->parked[i].tid, NULL, NULL);
+	free(tr->stack_buf);
 	free(tr);
 	return NULL;
+}
+
+void tracer_set_stacks(struct tracer *tr, unsigned depth, size_t copy_bytes)
+{
+	tr->depth = depth > STACKS_DEPTH_MAX ? STACKS_DEPTH_MAX : depth;
+	if (copy_bytes < 64)
+		copy_bytes = 64;
+	tr->stack_copy = copy_bytes > STACK_COPY_MAX ? STACK_COPY_MAX : copy_bytes;
+}
+
+uint32_t tracer_now_ms(const struct tproc *p)
+{
+	return elapsed_ms(p);
+}
+
+bool tracer_is_hooked(const struct tproc *p)
+{
+	return p->state == PROC_TRACING;
+}
+
+const struct live_table *tracer_live(const struct tproc *p)
+{
+	return p->live;
+}
+
+const struct stack_table *tracer_stacks(const struct tproc *p)
+{
+	return p->stacks;
 }
 
 pid_t tracer_proc_pid(const struct tproc *p)
@@ -1163,4 +1266,11 @@ void tracer_get_stats(const struct tproc *p, struct trace_stats *ret)
 	ret->hooks = (unsigned)p->patches.n_sites;
 	ret->hooks_skipped = p->hooks_skipped;
 	ret->is_hooked = p->patches.is_armed;
+	ret->unwind_failures = p->unwind_failures;
+	if (p->stacks) {
+		struct stacks_stats ss;
+
+		stacks_get_stats(p->stacks, &ss);
+		ret->stacks = ss.stacks;
+	}
 }

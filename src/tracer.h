@@ -15,6 +15,7 @@
 
 #include "events.h"
 #include "live.h"
+#include "stacks.h"
 
 struct tracer;
 struct tproc;
@@ -40,10 +41,24 @@ struct trace_stats {
 	unsigned hooks;		/* breakpoints armed */
 	unsigned hooks_skipped; /* entry points found but not displaceable */
 	bool is_hooked;
+	uint64_t stacks;	  /* distinct allocation stacks */
+	uint64_t unwind_failures; /* allocations whose stack stopped at the caller */
 };
 
 /* A new tracer. on_event is called from tracer_dispatch(). Returns NULL on out-of-memory. */
 struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_blocks);
+/* Capture stacks of depth frames (0: none) from a copy of copy_bytes of the stack at each
+ * allocation. Applies to processes hooked afterwards. Defaults: 32 frames, 8 KiB. */
+void tracer_set_stacks(struct tracer *tr, unsigned depth, size_t copy_bytes);
+
+/* Borrowed views of a traced process's tables, valid until its next stop is handled. */
+const struct live_table *tracer_live(const struct tproc *p);
+const struct stack_table *tracer_stacks(const struct tproc *p);
+/* The clock of the live table's block times: milliseconds since tracing of p began. */
+uint32_t tracer_now_ms(const struct tproc *p);
+/* Whether p's hooks are armed (not waiting for an exec, an entry point or SIGCONT). */
+bool tracer_is_hooked(const struct tproc *p);
+
 /* Detach every process still traced (as tracer_detach), then free. Returns NULL. */
 struct tracer *tracer_free(struct tracer *tr);
 
