@@ -50,5 +50,19 @@ if command -v strace >/dev/null 2>&1; then
 else
 	echo "syscalls per stop: strace not installed, not measured"
 fi
+# unwinding: the same single-threaded workload 40 calls deep, stacks kept at --depth 1 (just the
+# caller) and 8/16/32 frames: the difference per traced malloc is the unwind's cost
+base=""
+for d in 1 8 16 32; do
+	"$LEAKMOND" --no-syslog --no-text --interval 1s --depth "$d" --report "$work/r.json" \
+		-- "$B/workload" 5000 1 40 >"$work/out" 2>"$work/err"
+	t=$(sed -n 's/.*seconds=//p' "$work/out")
+	[ -n "$base" ] || base=$t
+	awk -v t="$t" -v b="$base" -v d="$d" -v f="$floor" 'BEGIN {
+		printf "depth %2d: %.1f us/pair, unwind +%.1f us per malloc over depth 1 (%.2f x floor)\n",
+			d, t / 5000 * 1e6, (t - b) / 5000 * 1e6, (t - b) / 5000 * 1e6 / f }'
+done
+
+"$B/livemem" 786432
 "$B/livemem" 1000000
 exit $status

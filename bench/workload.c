@@ -1,7 +1,8 @@
 /* workload - the benchmark's allocation workload: THREADS threads each doing PAIRS malloc+free
- * pairs (sizes 16..4111), waiting for SIGUSR1 first when --wait is given (so a tracer can attach
- * before the timed part). Prints "pairs=N seconds=S" for the timed part.
- * Usage: workload [--wait] PAIRS THREADS */
+ * pairs (sizes 16..4111), each from DEPTH nested calls down (so stack unwinding has work),
+ * waiting for SIGUSR1 first when --wait is given (so a tracer can attach before the timed
+ * part). Prints "pairs=N seconds=S" for the timed part.
+ * Usage: workload [--wait] PAIRS THREADS [DEPTH=0] */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -11,19 +12,29 @@
 #include <time.h>
 
 static long pairs;
+static int depth;
 void *volatile sink;
+
+static __attribute__((noinline)) void pair(unsigned seed, int level)
+{
+	if (level > 0) {
+		pair(seed, level - 1);
+		__asm__ volatile("" ::: "memory"); /* no tail call: every level is a real frame */
+		return;
+	}
+	char *p = malloc(16 + (seed >> 16) % 4096);
+
+	sink = p;
+	free(p);
+}
 
 static void *worker(void *arg)
 {
 	unsigned seed = (unsigned)(long)arg;
 
 	for (long i = 0; i < pairs; i++) {
-		char *p;
-
 		seed = seed * 1103515245u + 12345u;
-		p = malloc(16 + (seed >> 16) % 4096);
-		sink = p;
-		free(p);
+		pair(seed, depth);
 	}
 	return NULL;
 }
@@ -41,6 +52,7 @@ int main(int argc, char **argv)
 		return 2;
 	pairs = atol(argv[1 + wait]);
 	nthreads = atoi(argv[2 + wait]);
+	depth = argc > 3 + wait ? atoi(argv[3 + wait]) : 0;
 	if (nthreads < 1 || nthreads > 64)
 		return 2;
 	if (wait) {
