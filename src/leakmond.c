@@ -30,11 +30,6 @@ int main(int argc, char **argv)
 		printf("leakmond %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (opts.config_path) {
-		fprintf(stderr, "leakmond: --config: daemon mode is not implemented yet; "
-				"watch processes with --pid or -- PROGRAM\n");
-		return EXIT_USAGE;
-	}
 	log_set_level(opts.verbosity < 0 ? LOG_LEVEL_ERROR
 		      : opts.verbosity == 0 ? LOG_LEVEL_WARNING
 		      : opts.verbosity == 1 ? LOG_LEVEL_INFO

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +19,7 @@
 #include "alert.h"
 #include "log.h"
 #include "loop.h"
+#include "match.h"
 #include "monitor.h"
 #include "report.h"
 #include "sites.h"
@@ -27,6 +30,10 @@
 #include "tslog.h"
 #include "units.h"
 #include "util.h"
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #define CHILD_STOP_TIMEOUT_MS 5000
 
@@ -41,7 +48,20 @@ struct monitor {
 	int sig_fd, tick_fd, end_fd;
 	const char *stop_reason;
 	struct tracer *tracer; /* trace mode */
+	struct conf *conf;     /* daemon mode (--config) */
+	pid_t *refused;	       /* daemon mode: pids that matched but could not be watched */
+	size_t n_refused;
+	uint64_t tick_ns;
+	bool is_gc_pending; /* daemon mode: exited targets to drop */
+	bool is_ready;	    /* daemon mode: READY=1 sent */
 };
+
+static void write_target_report(struct monitor *m, struct target *t);
+static void daemon_scan(struct monitor *m);
+static void daemon_gc(struct monitor *m);
+static void daemon_reload(struct monitor *m);
+static void notify_status(struct monitor *m, const char *state);
+static void settings_from_options(const struct options *o, struct watch_settings *s);
 
 #define TRACE_MAX_BLOCKS (16U << 20) /* live blocks per process (about 512 MiB of table) */
 
@@ -54,7 +74,13 @@ static size_t running_count(const struct monitor *m)
 	return n;
 }
 
-static void write_event(struct monitor *m, const struct target *t, const char *type)
+/* The log a target's records go to: its own in daemon mode, else the session's. */
+static struct tslog *log_of(struct monitor *m, struct target *t)
+{
+	return t->own_log.f ? &t->own_log : &m->log;
+}
+
+static void write_event(struct monitor *m, struct target *t, const char *type)
 {
 	json_object *rec = tslog_record_new(type, wall_now(), t->pid);
 
@@ -64,9 +90,11 @@ static void write_event(struct monitor *m, const struct target *t, const char *t
 		json_object_object_add(rec, "mode",
 				       json_object_new_string(options_mode_name(t->mode)));
 	}
+	if (rec && strcmp(type, "attach") == 0 && t->watch[0])
+		json_object_object_add(rec, "watch", json_object_new_string(t->watch));
 	if (rec && strcmp(type, "detach") == 0 && m->stop_reason)
 		json_object_object_add(rec, "reason", json_object_new_string(m->stop_reason));
-	(void)tslog_write(&m->log, rec);
+	(void)tslog_write(log_of(m, t), rec);
 }
 
 /* The target has exited: record how (status known only for our children), stop watching it. */
@@ -95,8 +123,8 @@ static void target_gone(struct monitor *m, struct target *t, int wstatus, bool h
 	t->end_ns = now_ns();
 	if (t->pidfd >= 0)
 		(void)loop_remove(m->loop, t->pidfd);
-	(void)tslog_write(&m->log, tslog_record_exit(wall_now(), t->pid, t->exit_status,
-						     t->exit_signal));
+	(void)tslog_write(log_of(m, t), tslog_record_exit(wall_now(), t->pid, t->exit_status,
+							  t->exit_signal));
 	if (t->exit_signal >= 0)
 		log_info("pid %d (%s): killed by signal %d", (int)t->pid, t->comm, t->exit_signal);
 	else if (t->exit_status >= 0)
@@ -104,6 +132,12 @@ static void target_gone(struct monitor *m, struct target *t, int wstatus, bool h
 			 t->exit_status);
 	else
 		log_info("pid %d (%s): exited", (int)t->pid, t->comm);
+	if (m->conf) {
+		/* daemon mode: the exit is reported (its last report written) and it is dropped */
+		write_target_report(m, t);
+		m->is_gc_pending = true;
+		return;
+	}
 	if (running_count(m) == 0) {
 		m->stop_reason = "no target left";
 		loop_quit(m->loop, 0);
@@ -119,7 +153,7 @@ static void raise_rss_alert(struct monitor *m, struct target *t)
 		return;
 	alert_format_rss(msg, sizeof(msg), t->pid, t->comm, t->verdict.recent.slope,
 			 t->last.rss_bytes);
-	if (m->opts->syslog)
+	if (t->set.syslog)
 		alert_send(msg);
 	if (m->opts->verbosity >= 0)
 		fprintf(stderr, "leakmond: alert: %s\n", msg);
@@ -131,7 +165,7 @@ static void raise_rss_alert(struct monitor *m, struct target *t)
 				       json_object_new_double(t->verdict.recent.slope));
 		json_object_object_add(rec, "rss_bytes", json_object_new_uint64(t->last.rss_bytes));
 	}
-	(void)tslog_write(&m->log, rec);
+	(void)tslog_write(log_of(m, t), rec);
 }
 
 static int on_pidfd(int fd, uint32_t events, void *userdata);
@@ -170,7 +204,7 @@ static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum trac
 		rec = tslog_record_new("fork", wall_now(), pid);
 		if (rec)
 			json_object_object_add(rec, "child", json_object_new_int(a));
-		(void)tslog_write(&m->log, rec);
+		(void)tslog_write(log_of(m, t), rec);
 		log_info("pid %d (%s): forked child %d, released untraced", (int)pid, t->comm, a);
 		break;
 	case TRACER_EXECED:
@@ -180,7 +214,7 @@ static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum trac
 		free(t->reports);
 		t->reports = NULL;
 		t->n_reports = 0;
-		(void)tslog_write(&m->log, tslog_record_new("exec", wall_now(), pid));
+		(void)tslog_write(log_of(m, t), tslog_record_new("exec", wall_now(), pid));
 		log_info("pid %d (%s): executed a new program", (int)pid, t->comm);
 		break;
 	case TRACER_HOOKED:
@@ -253,7 +287,7 @@ static void prepare_site_reports(struct monitor *m, struct target *t)
 	struct site_view *views = NULL;
 	const struct stack_table *stacks = t->trace ? tracer_stacks(t->trace) : NULL;
 	struct site_report *reports;
-	double min_age = (double)m->opts->min_age_ns / 1e9;
+	double min_age = (double)t->set.min_age_ns / 1e9;
 	ssize_t n = sites_judge(t->sites, min_age, DETECT_ALPHA, &views);
 	size_t k = 0, n_leaks = 0;
 
@@ -316,7 +350,7 @@ static void raise_leak_alerts(struct monitor *m, struct target *t)
 		json_object *rec, *frames;
 		char msg[512];
 
-		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < m->opts->alert_leak_size)
+		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < t->set.alert_leak_size)
 			continue;
 		st = site_alert_state(t, r->view.stack_id);
 		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))
@@ -324,7 +358,7 @@ static void raise_leak_alerts(struct monitor *m, struct target *t)
 		alert_format_leak(msg, sizeof(msg), t->pid, t->comm,
 				  r->n_frames ? &r->frames[0] : NULL, r->view.live_bytes,
 				  r->view.live_blocks, r->view.growth_bytes_per_s);
-		if (m->opts->syslog)
+		if (t->set.syslog)
 			alert_send(msg);
 		if (m->opts->verbosity >= 0)
 			fprintf(stderr, "leakmond: alert: %s\n", msg);
@@ -340,7 +374,7 @@ static void raise_leak_alerts(struct monitor *m, struct target *t)
 				       json_object_new_uint64(r->view.live_blocks));
 		frames = report_frames(r->frames, r->n_frames < 5 ? r->n_frames : 5);
 		json_object_object_add(rec, "frames", frames);
-		(void)tslog_write(&m->log, rec);
+		(void)tslog_write(log_of(m, t), rec);
 	}
 }
 
@@ -383,9 +417,10 @@ static void sample_all(struct monitor *m)
 		struct target *t = m->targets[i];
 		int r;
 
-		if (t->status != TARGET_RUNNING)
+		if (t->status != TARGET_RUNNING || now + m->tick_ns / 2 < t->next_sample_ns)
 			continue;
-		r = target_sample(t, now, m->start_ns, m->opts->alert_rss_growth);
+		t->next_sample_ns = now + t->set.interval_ns;
+		r = target_sample(t, now, m->start_ns, t->set.alert_rss_growth);
 		if (r == -ESRCH && t->trace)
 			continue; /* its exit comes through the tracer, with its status */
 		if (r == -ESRCH) {
@@ -406,7 +441,7 @@ static void sample_all(struct monitor *m)
 			/* blocks released; frees of blocks never seen allocated are counted apart */
 			t->last.frees_total = t->tstats.live.frees + t->tstats.live.replaced;
 		}
-		(void)tslog_write(&m->log, tslog_record_sample(t->pid, &t->last));
+		(void)tslog_write(log_of(m, t), tslog_record_sample(t->pid, &t->last));
 		if (t->verdict.should_alert)
 			raise_rss_alert(m, t);
 		sample_sites(m, t, t->last.t_s);
@@ -415,10 +450,38 @@ static void sample_all(struct monitor *m)
 	}
 }
 
+/* Daemon mode: one report per target, in its own file. */
+static void write_target_report(struct monitor *m, struct target *t)
+{
+	json_object *report;
+	int r;
+
+	if (!t->report_path)
+		return;
+	if (t->sites && t->trace && t->status == TARGET_RUNNING)
+		prepare_site_reports(m, t);
+	report = report_build(&t, 1, time(NULL), now_ns());
+	if (t->sites)
+		sites_mark_report(t->sites);
+	if (!report)
+		return;
+	r = report_write_atomic(t->report_path, report);
+	if (r < 0)
+		log_warning("pid %d (%s): cannot write report '%s' (%s)", (int)t->pid, t->comm,
+			    t->report_path, strerror(-r));
+	json_object_put(report);
+}
+
 static void write_reports(struct monitor *m)
 {
 	json_object *report;
 	int r;
+
+	if (m->conf) {
+		for (size_t i = 0; i < m->n_targets; i++)
+			write_target_report(m, m->targets[i]);
+		return;
+	}
 
 	for (size_t i = 0; i < m->n_targets; i++) {
 		struct target *t = m->targets[i];
@@ -455,7 +518,14 @@ static int on_tick(int fd, uint32_t events, void *userdata)
 
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return -errno;
+	if (m->conf)
+		daemon_scan(m);
 	sample_all(m);
+	if (m->conf) {
+		daemon_gc(m);
+		notify_status(m, m->is_ready ? "" : "READY=1\n");
+		m->is_ready = true;
+	}
 	return 0;
 }
 
@@ -523,6 +593,10 @@ static int on_signal(int fd, uint32_t events, void *userdata)
 			if (r < 0)
 				log_warning("cannot reopen log '%s' (%s), keeping the old one",
 					    m->log.path, strerror(-r));
+			for (size_t i = 0; i < m->n_targets; i++)
+				(void)tslog_reopen(&m->targets[i]->own_log);
+			if (m->conf)
+				daemon_reload(m);
 			break;
 		}
 		case SIGUSR1:
@@ -650,6 +724,8 @@ static int start_program(struct monitor *m)
 		return EXIT_RUNTIME;
 	}
 	r = target_open(pid, true, m->opts->mode, &t, err, sizeof(err));
+	if (r == 0)
+		settings_from_options(m->opts, &t->set);
 	if (r < 0 || add_target(m, t) < 0) {
 		int st;
 
@@ -702,20 +778,291 @@ static int start_program(struct monitor *m)
 	return 0;
 }
 
+static void settings_from_options(const struct options *o, struct watch_settings *s)
+{
+	conf_settings_init(s);
+	s->mode = o->mode;
+	s->interval_ns = o->interval_ns;
+	s->min_age_ns = o->min_age_ns;
+	s->depth = o->depth;
+	s->syslog = o->syslog;
+	s->alert_rss_growth = o->alert_rss_growth;
+	s->alert_leak_size = o->alert_leak_size;
+}
+
+/* --- daemon mode ------------------------------------------------------------------------- */
+
+static bool is_refused(const struct monitor *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->n_refused; i++)
+		if (m->refused[i] == pid)
+			return true;
+	return false;
+}
+
+static void refuse(struct monitor *m, pid_t pid)
+{
+	pid_t *r = realloc(m->refused, (m->n_refused + 1) * sizeof(*r));
+
+	if (!r)
+		return;
+	m->refused = r;
+	m->refused[m->n_refused++] = pid;
+}
+
+static int mkdir_p(const char *dir)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* "<comm>-<pid>" with anything but [A-Za-z0-9._-] replaced: a safe file name. */
+static void file_stem(const struct target *t, char *buf, size_t len)
+{
+	char comm[PROCFS_COMM_MAX];
+
+	snprintf(comm, sizeof(comm), "%s", t->comm);
+	for (char *c = comm; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
+			*c = '_';
+	snprintf(buf, len, "%s-%d", comm, (int)t->pid);
+}
+
+static int add_target(struct monitor *m, struct target *t);
+static void drop_target(struct monitor *m, size_t i);
+
+/* Start watching process pid, selected by watch w. Failures are logged once per pid. */
+static void daemon_add(struct monitor *m, pid_t pid, const struct watch_config *w)
+{
+	char err[512], stem[96], path[4200];
+	struct target *t;
+	int r;
+
+	r = target_open(pid, false, w->s.mode, &t, err, sizeof(err));
+	if (r < 0) {
+		log_warning("watch '%s': %s", w->name, err);
+		refuse(m, pid);
+		return;
+	}
+	t->set = w->s;
+	snprintf(t->watch, sizeof(t->watch), "%s", w->name);
+	file_stem(t, stem, sizeof(stem));
+	if (mkdir_p(w->s.log_dir) == 0) {
+		snprintf(path, sizeof(path), "%s/%s.jsonl", w->s.log_dir, stem);
+		r = tslog_open(&t->own_log, path);
+		if (r < 0)
+			log_warning("pid %d (%s): cannot open log '%s' (%s)", (int)pid, t->comm, path,
+				    strerror(-r));
+	}
+	if (mkdir_p(w->s.report_dir) == 0) {
+		snprintf(path, sizeof(path), "%s/%s.json", w->s.report_dir, stem);
+		t->report_path = strdup(path);
+	}
+	if (add_target(m, t) < 0) {
+		target_free(t);
+		return;
+	}
+	if (m->tracer && t->mode == MODE_TRACE) {
+		r = tracer_attach(m->tracer, pid, &t->trace, err, sizeof(err));
+		if (r < 0) {
+			log_warning("watch '%s': %s", w->name, err);
+			refuse(m, pid);
+			drop_target(m, m->n_targets - 1);
+			return;
+		}
+		snapshot_trace(t);
+	}
+	if (!t->trace && t->pidfd >= 0)
+		(void)loop_add(m->loop, t->pidfd, on_pidfd, m);
+	write_event(m, t, "attach");
+	log_info("pid %d (%s): watching for '%s', mode %s", (int)pid, t->comm, w->name,
+		 options_mode_name(t->mode));
+}
+
+static bool is_watched(const struct monitor *m, pid_t pid)
+{
+	for (size_t i = 0; i < m->n_targets; i++)
+		if (m->targets[i]->pid == pid && m->targets[i]->status == TARGET_RUNNING)
+			return true;
+	return false;
+}
+
+/* Pick up every process a watch selects and that is not watched yet. */
+static void daemon_scan(struct monitor *m)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *d;
+	size_t k = 0;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		const struct watch_config *w;
+		pid_t pid = (pid_t)atoi(d->d_name);
+
+		if (pid <= 0 || pid == getpid() || is_watched(m, pid) || is_refused(m, pid))
+			continue;
+		w = match_find(m->conf, pid);
+		if (w)
+			daemon_add(m, pid, w);
+	}
+	closedir(dir);
+	/* forget refusals of processes that are gone (their pid may come back as another) */
+	for (size_t i = 0; i < m->n_refused; i++)
+		if (kill(m->refused[i], 0) == 0 || errno != ESRCH)
+			m->refused[k++] = m->refused[i];
+	m->n_refused = k;
+}
+
+static void drop_target(struct monitor *m, size_t i)
+{
+	struct target *t = m->targets[i];
+
+	if (t->pidfd >= 0)
+		(void)loop_remove(m->loop, t->pidfd);
+	if (t->trace)
+		(void)tracer_detach(m->tracer, t->trace);
+	target_free(t);
+	m->targets[i] = m->targets[--m->n_targets];
+}
+
+/* Daemon mode: exited targets have had their last report; let them go. */
+static void daemon_gc(struct monitor *m)
+{
+	if (!m->is_gc_pending)
+		return;
+	m->is_gc_pending = false;
+	for (size_t i = m->n_targets; i > 0; i--)
+		if (m->targets[i - 1]->status != TARGET_RUNNING)
+			drop_target(m, i - 1);
+}
+
+static uint64_t daemon_tick_ns(const struct conf *c)
+{
+	uint64_t tick = c->global.interval_ns;
+
+	for (size_t i = 0; i < c->n_watches; i++)
+		if (c->watches[i].s.interval_ns < tick)
+			tick = c->watches[i].s.interval_ns;
+	return tick;
+}
+
+static void notify_status(struct monitor *m, const char *state)
+{
+#ifdef HAVE_LIBSYSTEMD
+	size_t leaks = 0, running = running_count(m);
+
+	for (size_t i = 0; i < m->n_targets; i++)
+		for (size_t k = 0; k < m->targets[i]->n_reports; k++)
+			leaks += m->targets[i]->reports[k].view.verdict == SITE_LEAK;
+	(void)sd_notifyf(0, "%sSTATUS=watching %zu process%s, %zu leak%s suspected", state,
+			 running, running == 1 ? "" : "es", leaks, leaks == 1 ? "" : "s");
+#else
+	(void)m;
+	(void)state;
+#endif
+}
+
+/* SIGHUP in daemon mode: read the configuration again; a bad one is logged and the old kept.
+ * Targets whose watch is gone are released; the others take their watch's new settings. */
+static void daemon_reload(struct monitor *m)
+{
+	struct conf *c = NULL;
+	char err[1024];
+	int r = conf_load(m->conf->path, &c, err, sizeof(err));
+
+	if (r < 0) {
+		log_error("%s; keeping the configuration in use", err);
+		return;
+	}
+	for (size_t i = m->n_targets; i > 0; i--) {
+		struct target *t = m->targets[i - 1];
+		const struct watch_config *w = NULL;
+
+		for (size_t k = 0; k < c->n_watches && !w; k++)
+			if (strcmp(c->watches[k].name, t->watch) == 0)
+				w = &c->watches[k];
+		if (w && match_find(c, t->pid) == w) {
+			enum watch_mode mode = t->set.mode;
+
+			t->set = w->s;
+			t->set.mode = mode; /* a mode change applies to processes found from now */
+			continue;
+		}
+		if (t->status == TARGET_RUNNING) {
+			log_info("pid %d (%s): no watch selects it any more, releasing it",
+				 (int)t->pid, t->comm);
+			m->stop_reason = "configuration";
+			t->status = TARGET_DETACHED;
+			t->end_ns = now_ns();
+			write_event(m, t, "detach");
+			if (t->trace) {
+				(void)tracer_detach(m->tracer, t->trace);
+				t->trace = NULL;
+			}
+			write_target_report(m, t);
+		}
+		drop_target(m, i - 1);
+	}
+	conf_free(m->conf);
+	m->conf = c;
+	m->n_refused = 0;
+	m->tick_ns = daemon_tick_ns(c);
+	{
+		struct itimerspec its = { { (time_t)(m->tick_ns / NSEC_PER_SEC),
+					    (long)(m->tick_ns % NSEC_PER_SEC) },
+					  { 0, 1 } };
+
+		(void)timerfd_settime(m->tick_fd, 0, &its, NULL);
+	}
+	log_info("configuration '%s' reloaded: %zu watch%s", c->path, c->n_watches,
+		 c->n_watches == 1 ? "" : "es");
+}
+
 static int setup(struct monitor *m)
 {
 	const struct options *o = m->opts;
 	sigset_t mask;
 	int r;
 
+	bool needs_tracer = o->mode == MODE_TRACE;
+	struct watch_settings cli;
+
 	m->loop = loop_new();
 	if (!m->loop)
 		return EXIT_RUNTIME;
-	if (o->mode == MODE_TRACE) {
+	settings_from_options(o, &cli);
+	m->tick_ns = o->interval_ns;
+	if (o->config_path) {
+		char err[1024];
+
+		r = conf_load(o->config_path, &m->conf, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "leakmond: %s\n", err);
+			return EXIT_USAGE;
+		}
+		m->tick_ns = daemon_tick_ns(m->conf);
+		needs_tracer = true; /* a watch may ask for trace mode, now or after a reload */
+	}
+	if (needs_tracer) {
 		m->tracer = tracer_new(on_trace_event, m, TRACE_MAX_BLOCKS);
 		if (!m->tracer)
 			return EXIT_RUNTIME;
-		tracer_set_stacks(m->tracer, o->depth, o->stack_copy);
+		tracer_set_stacks(m->tracer, m->conf ? m->conf->global.depth : o->depth,
+				  o->stack_copy);
 	}
 	for (size_t i = 0; i < o->n_pids; i++) {
 		char err[512];
@@ -726,6 +1073,7 @@ static int setup(struct monitor *m)
 			fprintf(stderr, "leakmond: %s\n", err);
 			return EXIT_TARGET;
 		}
+		t->set = cli;
 		if (add_target(m, t) < 0) {
 			target_free(t);
 			return EXIT_RUNTIME;
@@ -760,7 +1108,7 @@ static int setup(struct monitor *m)
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGUSR1);
 	m->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	m->tick_fd = timer_new(1, o->interval_ns);
+	m->tick_fd = timer_new(1, m->tick_ns);
 	m->end_fd = o->duration_ns ? timer_new(o->duration_ns, 0) : -1;
 	if (m->sig_fd < 0 || m->tick_fd < 0 || (o->duration_ns && m->end_fd < 0)) {
 		fprintf(stderr, "leakmond: cannot create signalfd/timerfd (%s)\n", strerror(errno));
@@ -787,6 +1135,8 @@ static int setup(struct monitor *m)
 
 static void finish(struct monitor *m)
 {
+	if (m->conf)
+		notify_status(m, "STOPPING=1\n");
 	for (size_t i = 0; i < m->n_targets; i++) {
 		struct target *t = m->targets[i];
 		int st;
@@ -856,5 +1206,7 @@ int monitor_run(const struct options *opts)
 	if (m.end_fd >= 0)
 		(void)close(m.end_fd);
 	tslog_close(&m.log);
+	conf_free(m.conf);
+	free(m.refused);
 	return r;
 }

@@ -174,6 +174,8 @@ struct target *target_free(struct target *t)
 		(void)close(t->pidfd);
 	series_done(&t->rss);
 	series_done(&t->live);
+	tslog_close(&t->own_log);
+	free(t->report_path);
 	sites_free(t->sites);
 	free(t->reports);
 	free(t->site_alerts);

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "alert.h"
+#include "conf.h"
 #include "detect.h"
 #include "options.h"
 #include "procfs.h"
@@ -47,6 +48,11 @@ struct target {
 	int pidfd;   /* -1 where pidfd_open is not available */
 	bool is_child;
 	enum watch_mode mode;
+	struct watch_settings set; /* thresholds and intervals for this target */
+	char watch[128];	   /* daemon mode: the [watch NAME] that matched it */
+	struct tslog own_log;	   /* daemon mode: its own log (own_log.f NULL otherwise) */
+	char *report_path;	   /* daemon mode: its own report */
+	uint64_t next_sample_ns;
 	char comm[PROCFS_COMM_MAX];
 	char exe[PATH_MAX];
 	enum target_status status;

@@ -121,3 +121,39 @@ require_ptrace() {
 counts_of() {
 	sed -n 's/^counts allocs=\([0-9]*\) frees=\([0-9]*\)$/\1 \2/p' "$1" | tail -n 1
 }
+
+# start_rsyslog: a real rsyslogd on a private socket ($WORK/log.sock) writing what it receives
+# from facility daemon to $WORK/messages as "facility.severity program[pid]: msg". Skips (77)
+# when rsyslogd or private mount namespaces are not available (see run_with_devlog).
+start_rsyslog() {
+	RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
+	[ -x "$RSYSLOGD" ] || skip "rsyslogd is not installed (tools/setup-deps installs rsyslog)"
+	command -v unshare >/dev/null || skip "unshare (util-linux) is not installed"
+	mkdir -p "$WORK/up" "$WORK/ovl"
+	unshare --mount --propagation private sh -c \
+		"mount -t overlay overlay -o lowerdir=/dev,upperdir=$WORK/up,workdir=$WORK/ovl /dev" 2>/dev/null ||
+		skip "cannot make a private mount namespace with an overlay on /dev (needs root or CAP_SYS_ADMIN)"
+	rm -rf "$WORK/up" "$WORK/ovl"
+	mkdir -p "$WORK/up" "$WORK/ovl"
+	cat >"$WORK/rsyslog.conf" <<CONF
+global(workDirectory="$WORK")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="$WORK/log.sock" CreatePath="on")
+template(name="plain" type="string" string="%syslogfacility-text%.%syslogseverity-text% %programname%[%procid%]: %msg%\n")
+daemon.* action(type="omfile" file="$WORK/messages" template="plain")
+CONF
+	start_bg rsyslogd "$RSYSLOGD" -n -f "$WORK/rsyslog.conf" -i "$WORK/rsyslogd.pid"
+	for i in $(seq 1 50); do [ -S "$WORK/log.sock" ] && break; sleep 0.1; done
+	[ -S "$WORK/log.sock" ] || harness_error "rsyslogd did not create its socket: $(cat "$WORK/rsyslogd.err")"
+}
+
+# run_with_devlog CMD [ARGS...]: exec CMD in a private mount namespace whose /dev/log is the
+# private rsyslogd's socket (so the C library's syslog(3) reaches it, unchanged). The process
+# keeps the caller's PID (unshare and sh both exec). Exit 99 if /dev/log cannot be set up.
+run_with_devlog() {
+	exec unshare --mount --propagation private sh -c '
+		mount -t overlay overlay -o "lowerdir=/dev,upperdir=$1/up,workdir=$1/ovl" /dev || exit 99
+		ln -sf "$1/log.sock" /dev/log || exit 99
+		shift
+		exec "$@"' sh "$WORK" "$@"
+}
