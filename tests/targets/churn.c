@@ -1,4 +1,5 @@
-/* churn - single-threaded malloc/free churn with known counts (also built with -static as static_churn: then its malloc lives in the executable).
+/* churn - single-threaded malloc/free churn with known counts. Also built with -static as
+ * static_churn: then its malloc lives in the executable.
  *
  * Usage: churn [--wait] [ITERATIONS=20000]
  *        churn --forever
