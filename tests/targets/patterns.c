@@ -16,6 +16,7 @@
  *                      (the churn, churn_work, must not be reported)
  * threads      yes     two threads leaking from two sites                 thread_a_leak,
  *                                                                          thread_b_leak
+ * mmapgrow     (RSS)   memory grows through mmap, not malloc: RSS rises, no call site leaks
  * Lines that allocate a leaking block carry a "LEAK-SITE: name" comment (the tests look the
  * expected line up there).
  */
@@ -24,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #define NOINLINE __attribute__((noinline))
@@ -314,6 +316,13 @@ int main(int argc, char **argv)
 			churn_work(40);
 		} else if (strcmp(mode, "threads") == 0) {
 			/* the threads do the work */
+		} else if (strcmp(mode, "mmapgrow") == 0) {
+			char *p = mmap(NULL, 256 * 1024, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+			if (p != MAP_FAILED)
+				memset(p, 1, 256 * 1024);
+			churn_work(5);
 		} else {
 			fprintf(stderr, "patterns: unknown mode '%s'\n", mode);
 			return 2;
