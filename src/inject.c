@@ -132,6 +132,16 @@ int inject_syscall(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], in
 				break;
 			continue; /* stopped before the instruction ran: step again */
 		}
+		if ((status >> 16) == 0 && (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS ||
+					    WSTOPSIG(status) == SIGILL)) {
+			struct user_regs_struct now;
+
+			/* a fault at our own instruction is ours, never the target's */
+			if (ptrace(PTRACE_GETREGS, tid, NULL, &now) == 0 && now.rip == insn) {
+				(void)ptrace(PTRACE_SETREGS, tid, NULL, &saved);
+				return -EFAULT;
+			}
+		}
 		if ((status >> 16) == 0 && !*ret_pending_sig)
 			*ret_pending_sig = WSTOPSIG(status); /* delivered by the caller later */
 		/* event stops (interrupt, group-stop notification): just step again */

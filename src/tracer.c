@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <dirent.h>
+#include <linux/kcmp.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -99,6 +100,15 @@ struct parked {
 	int status;
 };
 
+/* A thread that did not stop in time when its process was detached: it is still ours. When it
+ * stops, it is put back (out of our int3s and copies, which stay mapped for it) and released. */
+struct orphan {
+	pid_t tid;
+	struct patch_set patches;
+	uint64_t entry; /* a pending entry-point int3, 0 if none */
+	struct orphan *next;
+};
+
 #define STACK_COPY_MAX (256 * 1024)
 
 struct tracer {
@@ -112,6 +122,7 @@ struct tracer {
 	struct tproc *procs;
 	struct parked parked[PARKED_MAX]; /* first stops of fork children seen before the event */
 	size_t n_parked;
+	struct orphan *orphans;
 };
 
 static int handle_status(struct tracer *tr, pid_t tid, int status);
@@ -616,7 +627,10 @@ static void clean_fork_child(struct tproc *c, struct tthread *t)
 						   sizeof(v));
 		}
 		(void)patch_disarm(&c->patches, fd);
+		if (c->has_entry_bp)
+			(void)inject_write(fd, c->entry, &c->entry_orig, 1);
 		(void)patch_unmap(&c->patches, t->tid, c->syscall_insn, &sig);
+		t->is_signal_stop = true; /* the injection ends in a signal-delivery-stop */
 		if (sig && !t->pending_sig)
 			t->pending_sig = sig;
 		(void)close(fd);
@@ -631,6 +645,11 @@ static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
 	struct tproc *p = parent->proc, *c;
 	struct tracer *tr = p->tr;
 
+	/* clone(CLONE_VM | SIGCHLD) is reported as a fork but shares its parent's memory: it must
+	 * be handled like a vfork child (nothing written through it) */
+	if (!is_vfork && syscall(SYS_kcmp, p->pid, child, KCMP_VM, 0, 0) == 0)
+		is_vfork = true;
+
 	c = proc_new(tr, child, is_vfork ? PROC_VFORK_CHILD : PROC_FORK_CHILD);
 	if (!c) {
 		(void)ptrace(PTRACE_DETACH, child, NULL, NULL);
@@ -639,6 +658,9 @@ static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
 	if (p->state == PROC_TRACING || p->state == PROC_WAIT_ENTRY) {
 		c->patches = p->patches;
 		c->syscall_insn = p->syscall_insn;
+		c->has_entry_bp = p->has_entry_bp; /* a fork from a constructor, before main */
+		c->entry = p->entry;
+		c->entry_orig = p->entry_orig;
 	}
 	if (is_vfork) {
 		c->vfork_parent = p;
@@ -666,6 +688,25 @@ static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
 			break;
 		}
 	}
+}
+
+/* The process executed a new program while we were attaching or detaching: the old image's
+ * patches, scratch page, memory descriptor and every other thread are gone with it. Nothing
+ * is to be restored (or unmapped) through them. */
+static void forget_image(struct tproc *p, struct tthread *t)
+{
+	for (struct tthread *o = p->threads, *next; o; o = next) {
+		next = o->pnext;
+		if (o != t)
+			thread_remove(o);
+	}
+	t->n_frames = 0;
+	memset(&p->patches, 0, sizeof(p->patches));
+	p->has_entry_bp = false;
+	p->unw = unwinder_free(p->unw);
+	if (p->mem_fd >= 0)
+		(void)close(p->mem_fd);
+	p->mem_fd = -1;
 }
 
 static void on_exec(struct tthread *t)
@@ -710,6 +751,38 @@ static void on_exec(struct tthread *t)
 	thread_resume(t);
 }
 
+/* If tid is an orphan of a detach, release it now that it stopped. Returns true if it was. */
+static bool orphan_take(struct tracer *tr, pid_t tid, int status)
+{
+	for (struct orphan **po = &tr->orphans; *po; po = &(*po)->next) {
+		struct orphan *o = *po;
+		struct user_regs_struct regs;
+		int sig = 0;
+
+		if (o->tid != tid)
+			continue;
+		*po = o->next;
+		if (WIFSTOPPED(status) && ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0) {
+			uint64_t rip = patch_map_back(&o->patches, regs.rip);
+
+			if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP &&
+			    (patch_find(&o->patches, regs.rip - 1) ||
+			     (o->entry && regs.rip - 1 == o->entry)))
+				rip = regs.rip - 1; /* one of our int3s, now gone: run the original */
+			else if ((status >> 16) == 0)
+				sig = WSTOPSIG(status);
+			if (rip != regs.rip) {
+				regs.rip = rip;
+				(void)ptrace(PTRACE_SETREGS, tid, NULL, &regs);
+			}
+			(void)ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+		}
+		free(o);
+		return true;
+	}
+	return false;
+}
+
 /* A stop or exit of a thread we do not know yet: a new thread whose first stop came before its
  * parent's clone event, or a fork child before its parent's fork event. */
 static int on_unknown(struct tracer *tr, pid_t tid, int status)
@@ -731,12 +804,21 @@ static int on_unknown(struct tracer *tr, pid_t tid, int status)
 	if (dfd >= 0 && target_read_text_at(dfd, "status", 65536, &text) >= 0 &&
 	    procfs_parse_status(text, &st) == 0 && st.tgid != tid &&
 	    (p = proc_find(tr, st.tgid)) && (t = thread_add(p, tid))) {
+		int sig = WSTOPSIG(status);
+
 		t->is_stopped = true;
 		t->is_signal_stop = (status >> 16) == 0;
+		t->is_group_stop = (status >> 16) == PTRACE_EVENT_STOP &&
+				   (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+				    sig == SIGTTOU);
+		if (t->is_signal_stop)
+			t->pending_sig = sig;
 		if (!p->is_stopping)
 			thread_resume(t);
 		return 0;
 	}
+	if (orphan_take(tr, tid, status))
+		return 0;
 	if (tr->n_parked < PARKED_MAX) {
 		tr->parked[tr->n_parked].tid = tid;
 		tr->parked[tr->n_parked].status = status;
@@ -810,6 +892,7 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 			on_exec(t);
 			return 0;
 		}
+		forget_image(p, t);
 		break;
 	case PTRACE_EVENT_EXIT:
 		t->n_frames = 0; /* its stack dies with it */
@@ -869,8 +952,25 @@ struct tracer *tracer_free(struct tracer *tr)
 {
 	if (!tr)
 		return NULL;
+	/* parents first: a vfork child runs through its parent's copies until its exec */
+	for (bool is_again = true; is_again;) {
+		is_again = false;
+		for (struct tproc *p = tr->procs; p; p = p->next) {
+			if (p->state != PROC_VFORK_CHILD) {
+				(void)tracer_detach(tr, p);
+				is_again = true;
+				break;
+			}
+		}
+	}
 	while (tr->procs)
 		(void)tracer_detach(tr, tr->procs);
+	while (tr->orphans) {
+		struct orphan *o = tr->orphans;
+
+		tr->orphans = o->next;
+		free(o);
+	}
 	for (size_t i = 0; i < tr->n_parked; i++)
 		(void)ptrace(PTRACE_DETACH, tr->parked[i].tid, NULL, NULL);
 	free(tr->stack_buf);
@@ -946,6 +1046,21 @@ static pid_t tracer_of(pid_t pid)
 	    procfs_parse_status(text, &st) < 0)
 		return -1;
 	return st.tracer_pid;
+}
+
+static bool shares_parent_memory(pid_t pid)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int dfd = -1;
+	struct proc_status st;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || target_read_text_at(dfd, "status", 65536, &text) < 0 ||
+	    procfs_parse_status(text, &st) < 0 || st.ppid <= 0)
+		return false;
+	return syscall(SYS_kcmp, pid, st.ppid, KCMP_VM, 0, 0) == 0;
 }
 
 static void describe_tracer(pid_t pid, pid_t tracer, char *err, size_t errlen)
@@ -1033,6 +1148,14 @@ int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, s
 	if (other > 0) {
 		describe_tracer(pid, other, err, errlen);
 		return -EPERM;
+	}
+	if (shares_parent_memory(pid)) {
+		/* a vfork child before its exec: patches would land in its parent's memory and
+		 * outlive the child */
+		snprintf(err, errlen,
+			 "pid %d: shares its parent's memory (a vfork child before exec); not attaching",
+			 (int)pid);
+		return -EBUSY;
 	}
 	p = proc_new(tr, pid, PROC_ATTACHING);
 	if (!p) {
@@ -1176,8 +1299,9 @@ int tracer_detach(struct tracer *tr, struct tproc *p)
 	if (r == -ESRCH)
 		return 0; /* it exited: nothing left to restore */
 	if (r < 0) {
-		log_warning("pid %d: not every thread stopped for detach (%s)", (int)pid,
-			    strerror(-r));
+		log_warning("pid %d: not every thread stopped for detach (%s); its breakpoints are "
+			    "removed but the scratch page stays mapped for the threads still running",
+			    (int)pid, strerror(-r));
 		ret = r;
 	}
 
@@ -1188,8 +1312,21 @@ int tracer_detach(struct tracer *tr, struct tproc *p)
 			struct user_regs_struct regs;
 			uint64_t rip;
 
-			if (!t->is_stopped)
+			if (!t->is_stopped) {
+				/* still running: its hijacked return addresses can be put back
+				 * through memory; its registers only when it stops (orphan) */
+				for (size_t i = 0; tramp && i < t->n_frames; i++) {
+					uint64_t v;
+
+					if (inject_read(p->mem_fd, t->frames[i].slot, &v,
+							sizeof(v)) == 0 &&
+					    v == tramp)
+						(void)inject_write(p->mem_fd, t->frames[i].slot,
+								   &t->frames[i].ret, sizeof(v));
+				}
+				t->n_frames = 0;
 				continue;
+			}
 			if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
 				rip = patch_map_back(&p->patches, regs.rip);
 				if (tramp && regs.rip == tramp) {
@@ -1226,7 +1363,7 @@ int tracer_detach(struct tracer *tr, struct tproc *p)
 		r = patch_disarm(&p->patches, p->mem_fd);
 		if (r < 0 && ret == 0)
 			ret = r;
-		if (p->patches.scratch && inj) {
+		if (p->patches.scratch && inj && all_stopped(p)) {
 			int sig = 0;
 
 			r = patch_unmap(&p->patches, inj->tid, p->syscall_insn, &sig);
@@ -1244,6 +1381,18 @@ int tracer_detach(struct tracer *tr, struct tproc *p)
 	for (struct tthread *t = p->threads; t; t = t->pnext) {
 		int sig = t->is_signal_stop ? t->pending_sig : 0;
 
+		if (!t->is_stopped) {
+			struct orphan *o = calloc(1, sizeof(*o));
+
+			if (o) {
+				o->tid = t->tid;
+				o->patches = p->patches;
+				o->entry = p->has_entry_bp ? p->entry : 0;
+				o->next = tr->orphans;
+				tr->orphans = o;
+			}
+			continue;
+		}
 		(void)ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)sig);
 		if (t->pending_sig && !t->is_signal_stop)
 			(void)syscall(SYS_tgkill, pid, t->tid, t->pending_sig);
