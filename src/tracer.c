@@ -486,17 +486,18 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		thread_resume(t);
 		return;
 	}
-	/* frames below the stack pointer belong to calls a longjmp has unwound */
-	while (t->n_frames && t->frames[t->n_frames - 1].slot < regs->rsp)
-		t->n_frames--;
-	/* A frame exactly at the stack pointer is an allocator that tail-jumped into another
-	 * (glibc's realloc(NULL, n) jumps to malloc): its hijacked return address is still in
-	 * place. If it is not, that frame is stale (left by a longjmp) and goes. */
-	if (t->n_frames && t->frames[t->n_frames - 1].slot == regs->rsp) {
+	/* A shadow frame is live exactly while its stack slot still holds our trampoline: the
+	 * allocator it hijacked has not returned. One still in place means this call is made from
+	 * inside it (reallocarray calls realloc; realloc(NULL, n) tail-jumps into malloc, and then
+	 * the frame sits right at the stack pointer), possibly on another stack (a signal handler
+	 * on a sigaltstack). One overwritten was left by a longjmp and goes. */
+	while (t->n_frames) {
 		uint64_t v = 0;
 
-		if (inject_read(p->mem_fd, regs->rsp, &v, sizeof(v)) < 0 || v != p->patches.tramp)
-			t->n_frames--;
+		if (inject_read(p->mem_fd, t->frames[t->n_frames - 1].slot, &v, sizeof(v)) == 0 &&
+		    v == p->patches.tramp)
+			break;
+		t->n_frames--;
 	}
 	is_nested = t->n_frames > 0;
 	if (is_nested) {
