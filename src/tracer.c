@@ -786,24 +786,20 @@ static bool orphan_take(struct tracer *tr, pid_t tid, int status)
 
 /* A stop or exit of a thread we do not know yet: a new thread whose first stop came before its
  * parent's clone event, or a fork child before its parent's fork event. */
+static int read_status(pid_t pid, struct proc_status *ret);
+
 static int on_unknown(struct tracer *tr, pid_t tid, int status)
 {
-	_cleanup_free_ char *text = NULL;
 	struct proc_status st;
-	char path[64];
 	struct tproc *p;
 	struct tthread *t;
-	_cleanup_close_ int dfd = -1;
 
 	if (!WIFSTOPPED(status)) {
 		if (tr->on_event)
 			tr->on_event(tr->userdata, NULL, tid, TRACER_EXITED, status);
 		return 0;
 	}
-	snprintf(path, sizeof(path), "/proc/%d", (int)tid);
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0 && target_read_text_at(dfd, "status", 65536, &text) >= 0 &&
-	    procfs_parse_status(text, &st) == 0 && st.tgid != tid &&
+	if (read_status(tid, &st) == 0 && st.tgid != tid &&
 	    (p = proc_find(tr, st.tgid)) && (t = thread_add(p, tid))) {
 		int sig = WSTOPSIG(status);
 
@@ -1034,32 +1030,36 @@ int tracer_dispatch(struct tracer *tr)
 	}
 }
 
-static pid_t tracer_of(pid_t pid)
+/* /proc/PID/status of a process or thread (tids are accepted). Returns 0 or -errno. */
+static int read_status(pid_t pid, struct proc_status *ret)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_close_ int dfd = -1;
-	struct proc_status st;
 	char path[64];
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || target_read_text_at(dfd, "status", 65536, &text) < 0 ||
-	    procfs_parse_status(text, &st) < 0)
-		return -1;
-	return st.tracer_pid;
+	if (dfd < 0)
+		return -errno;
+	n = target_read_text_at(dfd, "status", 65536, &text);
+	if (n < 0)
+		return (int)n;
+	return procfs_parse_status(text, ret);
+}
+
+static pid_t tracer_of(pid_t pid)
+{
+	struct proc_status st;
+
+	return read_status(pid, &st) < 0 ? -1 : st.tracer_pid;
 }
 
 static bool shares_parent_memory(pid_t pid)
 {
-	_cleanup_free_ char *text = NULL;
-	_cleanup_close_ int dfd = -1;
 	struct proc_status st;
-	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || target_read_text_at(dfd, "status", 65536, &text) < 0 ||
-	    procfs_parse_status(text, &st) < 0 || st.ppid <= 0)
+	if (read_status(pid, &st) < 0 || st.ppid <= 0)
 		return false;
 	return syscall(SYS_kcmp, pid, st.ppid, KCMP_VM, 0, 0) == 0;
 }
