@@ -69,8 +69,8 @@ void alert_format_leak(char *buf, size_t len, pid_t pid, const char *comm,
 	alert_format_frame(where, sizeof(where), top);
 	units_format_size((double)live_bytes, size, sizeof(size));
 	units_format_rate(growth_bytes_per_s, "min", 1, rate, sizeof(rate));
-	snprintf(buf, len, "pid %d (%s): leak: %s holds %s in %llu blocks, %s", (int)pid, comm,
-		 where, size, (unsigned long long)live_blocks, rate);
+	snprintf(buf, len, "pid %d (%s): leak: %s holds %s in %llu block%s, %s", (int)pid, comm,
+		 where, size, (unsigned long long)live_blocks, live_blocks == 1 ? "" : "s", rate);
 }
 
 static bool is_open;

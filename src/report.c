@@ -299,8 +299,9 @@ static void print_site(FILE *f, json_object *site, const char *label)
 		else
 			snprintf(where, sizeof(where), "%s", fn ? fn : jstr(fr, "pc"));
 	}
-	fprintf(f, "  %-7s %s: %s in %.0f blocks, %s, oldest %.1fs, %s%s since last report\n",
-		label, where[0] ? where : "(no stack)", size, jnum(site, "live_blocks"), rate,
+	fprintf(f, "  %-7s %s: %s in %.0f block%s, %s, oldest %.1fs, %s%s since last report\n",
+		label, where[0] ? where : "(no stack)", size, jnum(site, "live_blocks"),
+		jnum(site, "live_blocks") == 1 ? "" : "s", rate,
 		jnum(site, "oldest_age_s"), jnum(site, "delta_bytes") >= 0 ? "+" : "", delta);
 	if (!json_object_object_get_ex(site, "frames", &frames))
 		return;
