@@ -724,15 +724,7 @@ static void on_exec(struct tthread *t)
 		return;
 	}
 	/* every other thread is gone; the old image's memory, patches and blocks with it */
-	for (struct tthread *o = p->threads, *next; o; o = next) {
-		next = o->pnext;
-		if (o != t)
-			thread_remove(o);
-	}
-	t->n_frames = 0;
-	memset(&p->patches, 0, sizeof(p->patches));
-	p->has_entry_bp = false;
-	p->unw = unwinder_free(p->unw);
+	forget_image(p, t);
 	p->stacks = stacks_free(p->stacks);
 	p->live = live_free(p->live);
 	p->live = live_new(tr->max_blocks);

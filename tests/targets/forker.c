@@ -23,26 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* every block is stored here before it is freed: it escapes, so -O2 cannot drop the pair */
-void *volatile sink;
+#include "counted.h"
 
-static unsigned long n_allocs, n_frees;
-
-static __attribute__((noinline)) int pairs(unsigned long n, size_t size)
-{
-	for (unsigned long i = 0; i < n; i++) {
-		char *p = malloc(size + i);
-
-		if (!p)
-			return -1;
-		n_allocs++;
-		p[0] = (char) i;
-		sink = p;
-		free(p);
-		n_frees++;
-	}
-	return 0;
-}
 
 /* the child: counts start again from zero, and it never returns */
 static __attribute__((noreturn, noinline)) void child_run(unsigned long blocks, void *inherited)
@@ -79,7 +61,7 @@ static __attribute__((noreturn, noinline)) void child_run(unsigned long blocks, 
 int main(int argc, char **argv)
 {
 	unsigned long args[2] = { 5, 100 }; /* children, blocks */
-	int is_waiting = 0, nargs = 0, sig;
+	int is_waiting = 0, nargs = 0;
 	sigset_t go;
 
 	for (int i = 1; i < argc; i++) {
@@ -89,20 +71,14 @@ int main(int argc, char **argv)
 			args[nargs++] = strtoul(argv[i], NULL, 10);
 	}
 
-	sigemptyset(&go);
-	sigaddset(&go, SIGUSR1);
-	if (is_waiting && sigprocmask(SIG_BLOCK, &go, NULL) < 0)
-		return 1;
-	printf("ready\n");
-	fflush(stdout);
-	if (is_waiting && sigwait(&go, &sig) != 0)
+	if (ready_handshake(is_waiting, &go) < 0)
 		return 1;
 
 	if (pairs(20, 48) < 0)
 		return 1;
 	for (unsigned long c = 0; c < args[0]; c++) {
 		void *inherited;
-		int status;
+		char what[32];
 		pid_t pid;
 
 		if (pairs(10, 200) < 0)
@@ -119,14 +95,9 @@ int main(int argc, char **argv)
 			return 1;
 		if (pid == 0)
 			child_run(args[1], inherited);
-		if (waitpid(pid, &status, 0) != pid)
+		snprintf(what, sizeof(what), "child %lu", c);
+		if (wait_ok(pid, "forker", what) < 0)
 			return 1;
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-			fprintf(stderr, "forker: child %lu: %s %d\n", c,
-				WIFSIGNALED(status) ? "killed by signal" : "exit status",
-				WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-			return 1;
-		}
 		free(inherited);
 		n_frees++;
 	}

@@ -21,31 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* every block is stored here before it is freed: it escapes, so -O2 cannot drop the pair */
-void *volatile sink;
+#include "counted.h"
 
-static unsigned long n_allocs, n_frees;
 static char *default_argv[] = { "/bin/true", NULL };
-
-static __attribute__((noinline)) int pairs(unsigned long n, size_t size)
-{
-	for (unsigned long i = 0; i < n; i++) {
-		char *p = malloc(size + i);
-
-		if (!p)
-			return -1;
-		n_allocs++;
-		p[0] = (char) i;
-		sink = p;
-		free(p);
-		n_frees++;
-	}
-	return 0;
-}
 
 static __attribute__((noinline)) int run_child(char **prog_argv, const sigset_t *go)
 {
-	int status;
 	pid_t pid;
 
 	/* nothing buffered may be copied into the child */
@@ -58,22 +39,14 @@ static __attribute__((noinline)) int run_child(char **prog_argv, const sigset_t 
 		execv(prog_argv[0], prog_argv);
 		_exit(127);
 	}
-	if (waitpid(pid, &status, 0) != pid)
-		return -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		fprintf(stderr, "forkexec: '%s': %s %d\n", prog_argv[0],
-			WIFSIGNALED(status) ? "killed by signal" : "exit status",
-			WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-		return -1;
-	}
-	return 0;
+	return wait_ok(pid, "forkexec", prog_argv[0]);
 }
 
 int main(int argc, char **argv)
 {
 	unsigned long children = 3;
 	char **prog_argv = default_argv;
-	int is_waiting = 0, i = 1, sig;
+	int is_waiting = 0, i = 1;
 	sigset_t go;
 
 	if (i < argc && !strcmp(argv[i], "--wait")) {
@@ -85,13 +58,7 @@ int main(int argc, char **argv)
 	if (i < argc)
 		prog_argv = argv + i;
 
-	sigemptyset(&go);
-	sigaddset(&go, SIGUSR1);
-	if (is_waiting && sigprocmask(SIG_BLOCK, &go, NULL) < 0)
-		return 1;
-	printf("ready\n");
-	fflush(stdout);
-	if (is_waiting && sigwait(&go, &sig) != 0)
+	if (ready_handshake(is_waiting, &go) < 0)
 		return 1;
 
 	if (pairs(10, 64) < 0)
