@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "live.h"
+#include "heap/live.h"
 
 int main(int argc, char **argv)
 {

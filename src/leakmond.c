@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "log.h"
-#include "monitor.h"
-#include "options.h"
+#include "base/log.h"
+#include "session/monitor.h"
+#include "config/options.h"
 
 int main(int argc, char **argv)
 {

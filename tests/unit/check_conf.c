@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "conf.h"
+#include "config/conf.h"
 
 #define S_NS(n)	 ((uint64_t)(n) * 1000000000ULL)
 #define MIB	 1048576.0

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "events.h"
+#include "heap/events.h"
 
 static struct live_table *t;
 static struct event_counts c;

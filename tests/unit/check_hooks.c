@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hooks.h"
+#include "image/hooks.h"
 
 #define PRINT_ARG "--print-dlsym"
 #define JEMALLOC "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"

@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "insn.h"
+#include "remote/insn.h"
 
 /* Most tests execute what insn_relocate() built. An "original" function is written into one page
  * near this binary's data, its first instruction is relocated into a second page (near, so that

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "check_main.h"
-#include "live.h"
+#include "heap/live.h"
 
 /* ck_assert_*() reports each passing check to the parent process (a write(2) per check), far too
  * slow for millions of checks: test, and call Check only to fail. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "match.h"
+#include "config/match.h"
 
 START_TEST(test_cgroup_unit)
 {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "options.h"
+#include "config/options.h"
 
 /* Parse a list of words as a command line; argv_ lives in the calling scope, because the parsed
  * options point into it. */

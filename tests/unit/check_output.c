@@ -9,11 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "alert.h"
-#include "symbols.h"
+#include "output/alert.h"
+#include "stack/symbols.h"
 #include "check_main.h"
-#include "report.h"
-#include "tslog.h"
+#include "output/report.h"
+#include "output/tslog.h"
 
 static json_object *get(json_object *o, const char *key)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "procfs.h"
+#include "base/procfs.h"
 
 static char *load(const char *name)
 {

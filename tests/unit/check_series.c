@@ -3,8 +3,8 @@
 #include <errno.h>
 
 #include "check_main.h"
-#include "detect.h"
-#include "series.h"
+#include "verdict/detect.h"
+#include "verdict/series.h"
 
 START_TEST(test_append_and_decimate)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "sites.h"
+#include "verdict/sites.h"
 
 enum { LEAK = 1, CHURN, CACHE, REALLOC_BUF, STARTUP, SLOW_LEAK };
 

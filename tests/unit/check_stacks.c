@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "stacks.h"
+#include "heap/stacks.h"
 
 START_TEST(test_intern)
 {

@@ -46,7 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "symbols.h"
+#include "stack/symbols.h"
 
 #define LINE_TIMEOUT_MS 10000
 #define REAP_TIMEOUT_MS 5000

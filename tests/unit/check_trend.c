@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "trend.h"
+#include "verdict/trend.h"
 
 #define ALPHA 0.05
 #define MAXN 128

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "check_main.h"
-#include "units.h"
+#include "base/units.h"
 
 START_TEST(test_size)
 {

@@ -1,0 +1,1418 @@
+/* tracer.c - the ptrace tracing engine. See tracer.h and doc/design.md ("Trace mode"). */
+#include "config.h"
+
+#include <dirent.h>
+#include <linux/kcmp.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "image/hooks.h"
+#include "remote/inject.h"
+#include "base/log.h"
+#include "remote/patch.h"
+#include "base/procfs.h"
+#include "heap/stacks.h"
+#include "session/target.h"
+#include "backend/tracer.h"
+#include "stack/unwind.h"
+#include "base/util.h"
+
+#define TRACE_OPTIONS                                                                              \
+	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC |     \
+	 PTRACE_O_TRACEEXIT)
+#define THREAD_BUCKETS 1024
+#define STOP_TIMEOUT_NS (5ULL * NSEC_PER_SEC)
+#define SHADOW_MAX 256 /* allocator frames per thread: deeper nesting is not hijacked */
+#define PARKED_MAX 64
+
+enum proc_state {
+	PROC_ATTACHING,	  /* threads being seized */
+	PROC_WAIT_EXEC,	  /* a held child, seized before exec */
+	PROC_WAIT_ENTRY,  /* new image: an int3 at its entry point waits for libc to be mapped */
+	PROC_WAIT_CONT,	  /* attached while stopped (SIGSTOP): hooks go in when it is continued */
+	PROC_TRACING,	  /* hooks armed */
+	PROC_FORK_CHILD,  /* a fork child carrying our patches: to be cleaned and released */
+	PROC_VFORK_CHILD, /* a vfork child sharing its parent's memory: traced until exec/exit */
+};
+
+struct shadow_frame {
+	uint64_t slot; /* stack address of the hijacked return address */
+	uint64_t ret;  /* the real return address */
+	uint64_t arg[3];
+	uint32_t time_ms;
+	uint32_t stack_id;
+	enum hook_fn fn;
+};
+
+struct tthread {
+	pid_t tid;
+	struct tproc *proc;
+	struct tthread *hnext; /* hash chain */
+	struct tthread *pnext; /* the process's thread list */
+	bool is_stopped;       /* in a ptrace-stop we have not ended */
+	bool is_signal_stop;   /* that stop is a signal-delivery-stop (a signal can be injected) */
+	bool is_group_stop;
+	int pending_sig;
+	struct shadow_frame *frames;
+	size_t n_frames, cap_frames;
+};
+
+struct tproc {
+	pid_t pid;
+	struct tracer *tr;
+	enum proc_state state;
+	bool is_stopping; /* attach/detach: stops are collected, not resumed */
+	int mem_fd;
+	uint64_t syscall_insn;
+	struct patch_set patches;
+	struct tproc *vfork_parent; /* PROC_VFORK_CHILD: whose patches it runs through */
+	struct shadow_frame *fork_frames; /* PROC_FORK_CHILD: the forking thread's frames */
+	size_t n_fork_frames;
+	uint64_t entry;
+	uint8_t entry_orig;
+	bool has_entry_bp;
+	struct live_table *live;
+	struct stack_table *stacks;
+	struct unwinder *unw;
+	uint64_t unwind_failures;
+	struct event_counts calls;
+	uint64_t stops, nested, threads_seen;
+	unsigned hooks_skipped;
+	uint64_t start_ns;
+	struct tthread *threads;
+	struct tproc *next;
+};
+
+struct parked {
+	pid_t tid;
+	int status;
+};
+
+/* A thread that did not stop in time when its process was detached: it is still ours. When it
+ * stops, it is put back (out of our int3s and copies, which stay mapped for it) and released. */
+struct orphan {
+	pid_t tid;
+	struct patch_set patches;
+	uint64_t entry; /* a pending entry-point int3, 0 if none */
+	struct orphan *next;
+};
+
+#define STACK_COPY_MAX (256 * 1024)
+
+struct tracer {
+	tracer_event_fn on_event;
+	void *userdata;
+	size_t max_blocks;
+	unsigned depth;	       /* frames kept per allocation; 0: no stacks */
+	size_t stack_copy;     /* bytes of the stack copied at each allocation */
+	uint8_t *stack_buf;    /* STACK_COPY_MAX */
+	struct tthread *buckets[THREAD_BUCKETS];
+	struct tproc *procs;
+	struct parked parked[PARKED_MAX]; /* first stops of fork children seen before the event */
+	size_t n_parked;
+	struct orphan *orphans;
+};
+
+static int handle_status(struct tracer *tr, pid_t tid, int status);
+
+/* --- tables ------------------------------------------------------------------------------- */
+
+static struct tthread *thread_find(const struct tracer *tr, pid_t tid)
+{
+	struct tthread *t = tr->buckets[(unsigned)tid % THREAD_BUCKETS];
+
+	while (t && t->tid != tid)
+		t = t->hnext;
+	return t;
+}
+
+static struct tthread *thread_add(struct tproc *p, pid_t tid)
+{
+	struct tracer *tr = p->tr;
+	struct tthread *t = thread_find(tr, tid);
+	unsigned b = (unsigned)tid % THREAD_BUCKETS;
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->tid = tid;
+	t->proc = p;
+	t->hnext = tr->buckets[b];
+	tr->buckets[b] = t;
+	t->pnext = p->threads;
+	p->threads = t;
+	p->threads_seen++;
+	return t;
+}
+
+static void thread_remove(struct tthread *t)
+{
+	struct tracer *tr = t->proc->tr;
+	struct tthread **pp = &tr->buckets[(unsigned)t->tid % THREAD_BUCKETS];
+
+	while (*pp && *pp != t)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = t->hnext;
+	for (pp = &t->proc->threads; *pp; pp = &(*pp)->pnext) {
+		if (*pp == t) {
+			*pp = t->pnext;
+			break;
+		}
+	}
+	free(t->frames);
+	free(t);
+}
+
+static struct tproc *proc_new(struct tracer *tr, pid_t pid, enum proc_state state)
+{
+	struct tproc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->tr = tr;
+	p->state = state;
+	p->mem_fd = -1;
+	p->start_ns = now_ns();
+	if (state != PROC_FORK_CHILD && state != PROC_VFORK_CHILD) {
+		p->live = live_new(tr->max_blocks);
+		if (!p->live) {
+			free(p);
+			return NULL;
+		}
+	}
+	p->next = tr->procs;
+	tr->procs = p;
+	return p;
+}
+
+static void proc_free(struct tproc *p)
+{
+	struct tracer *tr = p->tr;
+
+	while (p->threads)
+		thread_remove(p->threads);
+	for (struct tproc **pp = &tr->procs; *pp; pp = &(*pp)->next) {
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	}
+	/* a vfork child pointing at this process no longer has patches to run through */
+	for (struct tproc *q = tr->procs; q; q = q->next)
+		if (q->vfork_parent == p)
+			q->vfork_parent = NULL;
+	if (p->mem_fd >= 0)
+		(void)close(p->mem_fd);
+	live_free(p->live);
+	stacks_free(p->stacks);
+	unwinder_free(p->unw);
+	free(p->fork_frames);
+	free(p);
+}
+
+static struct tproc *proc_find(const struct tracer *tr, pid_t pid)
+{
+	for (struct tproc *p = tr->procs; p; p = p->next)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+/* --- resuming ----------------------------------------------------------------------------- */
+
+/* End thread t's stop: continue it, delivering its pending signal, or listen in group-stop. */
+static void thread_resume(struct tthread *t)
+{
+	int sig = t->pending_sig;
+
+	if (!t->is_stopped)
+		return;
+	t->is_stopped = false;
+	t->pending_sig = 0;
+	if (t->is_group_stop) {
+		(void)ptrace(PTRACE_LISTEN, t->tid, NULL, NULL);
+		return;
+	}
+	if (sig && !t->is_signal_stop) {
+		/* only a signal-delivery-stop can inject: send it again, it comes back through us */
+		(void)syscall(SYS_tgkill, t->proc->pid, t->tid, sig);
+		sig = 0;
+	}
+	(void)ptrace(PTRACE_CONT, t->tid, NULL, (void *)(long)sig);
+}
+
+static bool all_stopped(const struct tproc *p)
+{
+	for (const struct tthread *t = p->threads; t; t = t->pnext)
+		if (!t->is_stopped)
+			return false;
+	return true;
+}
+
+/* Collect stops until every thread of p is stopped (p->is_stopping is set), handling whatever
+ * else arrives meanwhile. Bounded by STOP_TIMEOUT_NS. */
+static int wait_all_stopped(struct tracer *tr, struct tproc *p)
+{
+	uint64_t deadline = now_ns() + STOP_TIMEOUT_NS;
+
+	while (!all_stopped(p)) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+
+		if (tid < 0)
+			return -errno;
+		if (tid == 0) {
+			struct timespec ts = { 0, 200000 };
+
+			if (now_ns() > deadline)
+				return -ETIMEDOUT;
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		(void)handle_status(tr, tid, status);
+		if (!proc_find(tr, p->pid))
+			return -ESRCH; /* the whole process went away */
+	}
+	return 0;
+}
+
+/* --- hooks -------------------------------------------------------------------------------- */
+
+static uint32_t elapsed_ms(const struct tproc *p)
+{
+	return (uint32_t)((now_ns() - p->start_ns) / NSEC_PER_MSEC);
+}
+
+static int install_hooks(struct tproc *p, struct tthread *t)
+{
+	struct hook_set hs;
+	int sig = 0, r;
+
+	r = hooks_resolve(p->pid, &hs);
+	if (r < 0)
+		return r;
+	if (p->mem_fd < 0) {
+		p->mem_fd = inject_open_mem(p->pid);
+		if (p->mem_fd < 0)
+			return p->mem_fd;
+	}
+	r = inject_find_syscall(p->pid, p->mem_fd, &p->syscall_insn);
+	if (r < 0)
+		return r;
+	r = patch_install(&p->patches, t->tid, p->mem_fd, p->syscall_insn, &hs, &p->hooks_skipped,
+			  &sig);
+	if (sig && !t->pending_sig)
+		t->pending_sig = sig;
+	/* the thread now sits in the signal-delivery-stop of the injection's single-step */
+	t->is_signal_stop = true;
+	if (r < 0)
+		return r;
+	p->state = PROC_TRACING;
+	if (p->tr->depth) {
+		if (!p->stacks)
+			p->stacks = stacks_new(0);
+		p->unw = unwinder_free(p->unw);
+		p->unw = unwinder_new(p->pid, p->mem_fd);
+		if (!p->unw)
+			log_warning("pid %d: cannot read its modules for stack unwinding; allocations "
+				    "are traced without stacks",
+				    (int)p->pid);
+	}
+	return 0;
+}
+
+static int read_entry(pid_t pid, uint64_t *ret_entry)
+{
+	_cleanup_close_ int fd = -1;
+	char path[64];
+	uint64_t aux[2];
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (read(fd, aux, sizeof(aux)) == (ssize_t)sizeof(aux)) {
+		if (aux[0] == AT_ENTRY) {
+			*ret_entry = aux[1];
+			return 0;
+		}
+		if (aux[0] == AT_NULL)
+			break;
+	}
+	return -ENOENT;
+}
+
+/* A new program image: arm a one-time int3 at its entry point. When it is hit, every library it
+ * needs is mapped and relocated but main() has not run: the hooks go in then. */
+static int arm_entry(struct tproc *p)
+{
+	uint8_t int3 = 0xcc;
+	int r;
+
+	if (p->mem_fd >= 0)
+		(void)close(p->mem_fd); /* a descriptor of the old image's memory */
+	p->mem_fd = inject_open_mem(p->pid);
+	if (p->mem_fd < 0)
+		return p->mem_fd;
+	r = read_entry(p->pid, &p->entry);
+	if (r < 0)
+		return r;
+	r = inject_read(p->mem_fd, p->entry, &p->entry_orig, 1);
+	if (r < 0)
+		return r;
+	r = inject_write(p->mem_fd, p->entry, &int3, 1);
+	if (r < 0)
+		return r;
+	p->has_entry_bp = true;
+	p->state = PROC_WAIT_ENTRY;
+	return 0;
+}
+
+static void disarm_entry(struct tproc *p)
+{
+	if (p->has_entry_bp)
+		(void)inject_write(p->mem_fd, p->entry, &p->entry_orig, 1);
+	p->has_entry_bp = false;
+}
+
+/* Release a process we could not (or no longer) trace, leaving it exactly as it was. */
+static void release(struct tproc *p, int err)
+{
+	struct tracer *tr = p->tr;
+	pid_t pid = p->pid;
+
+	(void)tracer_detach(tr, p);
+	if (tr->on_event)
+		tr->on_event(tr->userdata, NULL, pid, TRACER_LOST, err);
+}
+
+/* --- breakpoint hits ------------------------------------------------------------------------ */
+
+static void on_entry_bp(struct tthread *t, struct user_regs_struct *regs)
+{
+	struct tproc *p = t->proc;
+	int r;
+
+	disarm_entry(p);
+	regs->rip = p->entry;
+	(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
+	r = install_hooks(p, t);
+	if (r < 0) {
+		log_warning("pid %d: cannot install allocator hooks (%s), releasing it", (int)p->pid,
+			    strerror(-r));
+		release(p, r);
+		return;
+	}
+	if (p->tr->on_event)
+		p->tr->on_event(p->tr->userdata, p, p->pid, TRACER_HOOKED, 0);
+	thread_resume(t);
+}
+
+static struct patch_set *patches_of(struct tproc *p)
+{
+	if (p->state == PROC_VFORK_CHILD)
+		return p->vfork_parent ? &p->vfork_parent->patches : NULL;
+	return &p->patches;
+}
+
+/* At an allocator's entry: copy the top of the stack (one process_vm_readv), take the return
+ * address from it, and unwind it to an interned stack id (0 without stacks). */
+static int capture_stack(struct tthread *t, const struct user_regs_struct *regs, uint64_t *ret_addr,
+			 uint32_t *ret_stack_id)
+{
+	struct tproc *p = t->proc;
+	struct tracer *tr = p->tr;
+	uint64_t pcs[STACKS_DEPTH_MAX];
+	size_t len = tr->depth ? tr->stack_copy : sizeof(uint64_t);
+	struct iovec local = { tr->stack_buf, len };
+	struct iovec remote = { (void *)(uintptr_t)regs->rsp, len };
+	ssize_t n;
+	int depth;
+
+	n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
+	if (n < (ssize_t)sizeof(uint64_t)) {
+		/* the copy may cross the top of the stack: at least the return address */
+		if (inject_read(p->mem_fd, regs->rsp, tr->stack_buf, sizeof(uint64_t)) < 0)
+			return -EFAULT;
+		n = sizeof(uint64_t);
+	}
+	memcpy(ret_addr, tr->stack_buf, sizeof(uint64_t));
+	*ret_stack_id = 0;
+	if (!p->unw || !p->stacks)
+		return 0;
+	depth = unwinder_unwind(p->unw, t->tid, regs, tr->stack_buf, (size_t)n, pcs, tr->depth);
+	if (depth <= 0) {
+		/* at least the caller: the return address we just read */
+		pcs[0] = *ret_addr;
+		depth = 1;
+		p->unwind_failures++;
+	}
+	*ret_stack_id = stacks_intern(p->stacks, pcs, (size_t)depth);
+	return 0;
+}
+
+static void on_hook(struct tthread *t, struct user_regs_struct *regs,
+		    const struct patch_site *site)
+{
+	struct tproc *p = t->proc;
+	bool is_nested;
+
+	if (p->is_stopping) {
+		/* detaching: undo the hit, the call runs its original code after restore */
+		regs->rip = site->addr;
+		(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
+		return;
+	}
+	if (p->state == PROC_VFORK_CHILD) {
+		regs->rip = site->copy_addr;
+		/* shares its parent's memory and stack: run through, record and hijack nothing */
+		(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
+		thread_resume(t);
+		return;
+	}
+	/* A shadow frame is live exactly while its stack slot still holds our trampoline: the
+	 * allocator it hijacked has not returned. One still in place means this call is made from
+	 * inside it (reallocarray calls realloc; realloc(NULL, n) tail-jumps into malloc, and then
+	 * the frame sits right at the stack pointer), possibly on another stack (a signal handler
+	 * on a sigaltstack). One overwritten was left by a longjmp and goes. */
+	while (t->n_frames) {
+		uint64_t v = 0;
+
+		if (inject_read(p->mem_fd, t->frames[t->n_frames - 1].slot, &v, sizeof(v)) == 0 &&
+		    v == p->patches.tramp)
+			break;
+		t->n_frames--;
+	}
+	is_nested = t->n_frames > 0;
+	if (is_nested) {
+		p->nested++;
+	} else if (site->fn == HOOK_FREE) {
+		struct alloc_event ev = { .fn = HOOK_FREE, .arg = { regs->rdi } };
+
+		events_apply(p->live, &p->calls, &ev);
+	} else if (t->n_frames < SHADOW_MAX) {
+		struct shadow_frame *f;
+		uint32_t stack_id = 0;
+		uint64_t ret;
+
+		regs->rip = site->addr; /* the state at the function's entry, for the unwinder */
+		if (t->n_frames == t->cap_frames) {
+			size_t cap = t->cap_frames ? t->cap_frames * 2 : 4;
+			struct shadow_frame *nf = realloc(t->frames, cap * sizeof(*nf));
+
+			if (!nf)
+				goto out;
+			t->frames = nf;
+			t->cap_frames = cap;
+		}
+		if (capture_stack(t, regs, &ret, &stack_id) < 0 ||
+		    inject_write(p->mem_fd, regs->rsp, &p->patches.tramp, sizeof(uint64_t)) < 0)
+			goto out;
+		f = &t->frames[t->n_frames++];
+		f->stack_id = stack_id;
+		f->slot = regs->rsp;
+		f->ret = ret;
+		f->fn = site->fn;
+		f->arg[0] = regs->rdi;
+		f->arg[1] = regs->rsi;
+		f->arg[2] = regs->rdx;
+		f->time_ms = elapsed_ms(p);
+	}
+out:
+	regs->rip = site->copy_addr;
+	(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
+	thread_resume(t);
+}
+
+static void on_return(struct tthread *t, struct user_regs_struct *regs)
+{
+	struct tproc *p = t->proc;
+	uint64_t slot = regs->rsp - 8;
+	struct alloc_event ev = { 0 };
+	struct shadow_frame f;
+	size_t i = t->n_frames;
+
+	while (i > 0 && t->frames[i - 1].slot != slot)
+		i--;
+	if (i == 0) {
+		/* cannot happen unless the target rewrote its own stack: nothing to return to */
+		log_error("pid %d: thread %d returned through the trampoline with no matching frame",
+			  (int)p->pid, (int)t->tid);
+		release(p, -EFAULT);
+		return;
+	}
+	f = t->frames[i - 1];
+	t->n_frames = i - 1; /* deeper frames were skipped by a longjmp */
+	ev.fn = f.fn;
+	memcpy(ev.arg, f.arg, sizeof(ev.arg));
+	ev.result = regs->rax;
+	ev.time_ms = f.time_ms;
+	ev.stack_id = f.stack_id;
+	if (f.fn == HOOK_POSIX_MEMALIGN && regs->rax == 0)
+		(void)inject_read(p->mem_fd, f.arg[0], &ev.out_ptr, sizeof(ev.out_ptr));
+	events_apply(p->live, &p->calls, &ev);
+	regs->rip = f.ret;
+	(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
+	if (!p->is_stopping)
+		thread_resume(t);
+}
+
+/* A SIGTRAP signal-delivery-stop: one of our int3s, or a real SIGTRAP. Returns true if ours. */
+static bool on_trap(struct tthread *t)
+{
+	struct tproc *p = t->proc;
+	struct user_regs_struct regs;
+	const struct patch_site *site;
+	struct patch_set *ps;
+	uint64_t bp;
+
+	if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+		return false;
+	bp = regs.rip - 1;
+	p->stops++;
+	if (p->has_entry_bp && bp == p->entry && p->state == PROC_WAIT_ENTRY) {
+		if (p->is_stopping) {
+			regs.rip = p->entry; /* detaching: it runs its entry point untraced */
+			(void)ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
+			return true;
+		}
+		on_entry_bp(t, &regs);
+		return true;
+	}
+	ps = patches_of(p);
+	if (!ps || !ps->scratch)
+		return false;
+	if (bp == ps->tramp) {
+		on_return(t, &regs);
+		return true;
+	}
+	site = patch_find(ps, bp);
+	if (site) {
+		on_hook(t, &regs, site);
+		return true;
+	}
+	p->stops--;
+	return false;
+}
+
+/* --- process events ------------------------------------------------------------------------ */
+
+/* A fork child carries our int3s and scratch page: put its memory back as it was, then let it go. */
+static void clean_fork_child(struct tproc *c, struct tthread *t)
+{
+	int fd = inject_open_mem(c->pid), sig = 0;
+
+	if (fd >= 0) {
+		for (size_t i = 0; i < c->n_fork_frames; i++) {
+			uint64_t v;
+
+			if (inject_read(fd, c->fork_frames[i].slot, &v, sizeof(v)) == 0 &&
+			    v == c->patches.tramp)
+				(void)inject_write(fd, c->fork_frames[i].slot, &c->fork_frames[i].ret,
+						   sizeof(v));
+		}
+		(void)patch_disarm(&c->patches, fd);
+		if (c->has_entry_bp)
+			(void)inject_write(fd, c->entry, &c->entry_orig, 1);
+		(void)patch_unmap(&c->patches, t->tid, c->syscall_insn, &sig);
+		t->is_signal_stop = true; /* the injection ends in a signal-delivery-stop */
+		if (sig && !t->pending_sig)
+			t->pending_sig = sig;
+		(void)close(fd);
+	}
+	(void)ptrace(PTRACE_DETACH, t->tid, NULL,
+		     (void *)(long)(t->is_signal_stop ? t->pending_sig : 0));
+	proc_free(c);
+}
+
+static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
+{
+	struct tproc *p = parent->proc, *c;
+	struct tracer *tr = p->tr;
+
+	/* clone(CLONE_VM | SIGCHLD) is reported as a fork but shares its parent's memory: it must
+	 * be handled like a vfork child (nothing written through it) */
+	if (!is_vfork && syscall(SYS_kcmp, p->pid, child, KCMP_VM, 0, 0) == 0)
+		is_vfork = true;
+
+	c = proc_new(tr, child, is_vfork ? PROC_VFORK_CHILD : PROC_FORK_CHILD);
+	if (!c) {
+		(void)ptrace(PTRACE_DETACH, child, NULL, NULL);
+		return;
+	}
+	if (p->state == PROC_TRACING || p->state == PROC_WAIT_ENTRY) {
+		c->patches = p->patches;
+		c->syscall_insn = p->syscall_insn;
+		c->has_entry_bp = p->has_entry_bp; /* a fork from a constructor, before main */
+		c->entry = p->entry;
+		c->entry_orig = p->entry_orig;
+	}
+	if (is_vfork) {
+		c->vfork_parent = p;
+	} else if (parent->n_frames) {
+		c->fork_frames = malloc(parent->n_frames * sizeof(*c->fork_frames));
+		if (c->fork_frames) {
+			memcpy(c->fork_frames, parent->frames,
+			       parent->n_frames * sizeof(*c->fork_frames));
+			c->n_fork_frames = parent->n_frames;
+		}
+	}
+	if (!thread_add(c, child)) {
+		proc_free(c);
+		return;
+	}
+	if (!is_vfork && tr->on_event)
+		tr->on_event(tr->userdata, p, p->pid, TRACER_FORKED, (int)child);
+	/* its first stop may already have arrived */
+	for (size_t i = 0; i < tr->n_parked; i++) {
+		if (tr->parked[i].tid == child) {
+			int st = tr->parked[i].status;
+
+			tr->parked[i] = tr->parked[--tr->n_parked];
+			(void)handle_status(tr, child, st);
+			break;
+		}
+	}
+}
+
+/* The process executed a new program while we were attaching or detaching: the old image's
+ * patches, scratch page, memory descriptor and every other thread are gone with it. Nothing
+ * is to be restored (or unmapped) through them. */
+static void forget_image(struct tproc *p, struct tthread *t)
+{
+	for (struct tthread *o = p->threads, *next; o; o = next) {
+		next = o->pnext;
+		if (o != t)
+			thread_remove(o);
+	}
+	t->n_frames = 0;
+	memset(&p->patches, 0, sizeof(p->patches));
+	p->has_entry_bp = false;
+	p->unw = unwinder_free(p->unw);
+	if (p->mem_fd >= 0)
+		(void)close(p->mem_fd);
+	p->mem_fd = -1;
+}
+
+static void on_exec(struct tthread *t)
+{
+	struct tproc *p = t->proc;
+	struct tracer *tr = p->tr;
+	bool is_launch = p->state == PROC_WAIT_EXEC; /* the program we started, not a later exec */
+	int r;
+
+	if (p->state == PROC_VFORK_CHILD || p->state == PROC_FORK_CHILD) {
+		/* a child's new image has none of our patches: let it go */
+		(void)ptrace(PTRACE_DETACH, t->tid, NULL, NULL);
+		proc_free(p);
+		return;
+	}
+	/* every other thread is gone; the old image's memory, patches and blocks with it */
+	forget_image(p, t);
+	p->stacks = stacks_free(p->stacks);
+	p->live = live_free(p->live);
+	p->live = live_new(tr->max_blocks);
+	if (!p->live) {
+		release(p, -ENOMEM);
+		return;
+	}
+	r = arm_entry(p);
+	if (!is_launch && tr->on_event)
+		tr->on_event(tr->userdata, p, p->pid, TRACER_EXECED, 0);
+	if (r < 0) {
+		log_warning("pid %d: cannot trace the new program (%s), releasing it", (int)p->pid,
+			    strerror(-r));
+		release(p, r);
+		return;
+	}
+	thread_resume(t);
+}
+
+/* If tid is an orphan of a detach, release it now that it stopped. Returns true if it was. */
+static bool orphan_take(struct tracer *tr, pid_t tid, int status)
+{
+	for (struct orphan **po = &tr->orphans; *po; po = &(*po)->next) {
+		struct orphan *o = *po;
+		struct user_regs_struct regs;
+		int sig = 0;
+
+		if (o->tid != tid)
+			continue;
+		*po = o->next;
+		if (WIFSTOPPED(status) && ptrace(PTRACE_GETREGS, tid, NULL, &regs) == 0) {
+			uint64_t rip = patch_map_back(&o->patches, regs.rip);
+
+			if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP &&
+			    (patch_find(&o->patches, regs.rip - 1) ||
+			     (o->entry && regs.rip - 1 == o->entry)))
+				rip = regs.rip - 1; /* one of our int3s, now gone: run the original */
+			else if ((status >> 16) == 0)
+				sig = WSTOPSIG(status);
+			if (rip != regs.rip) {
+				regs.rip = rip;
+				(void)ptrace(PTRACE_SETREGS, tid, NULL, &regs);
+			}
+			(void)ptrace(PTRACE_DETACH, tid, NULL, (void *)(long)sig);
+		}
+		free(o);
+		return true;
+	}
+	return false;
+}
+
+/* A stop or exit of a thread we do not know yet: a new thread whose first stop came before its
+ * parent's clone event, or a fork child before its parent's fork event. */
+static int read_status(pid_t pid, struct proc_status *ret);
+
+static int on_unknown(struct tracer *tr, pid_t tid, int status)
+{
+	struct proc_status st;
+	struct tproc *p;
+	struct tthread *t;
+
+	if (!WIFSTOPPED(status)) {
+		if (tr->on_event)
+			tr->on_event(tr->userdata, NULL, tid, TRACER_EXITED, status);
+		return 0;
+	}
+	if (read_status(tid, &st) == 0 && st.tgid != tid &&
+	    (p = proc_find(tr, st.tgid)) && (t = thread_add(p, tid))) {
+		int sig = WSTOPSIG(status);
+
+		t->is_stopped = true;
+		t->is_signal_stop = (status >> 16) == 0;
+		t->is_group_stop = (status >> 16) == PTRACE_EVENT_STOP &&
+				   (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+				    sig == SIGTTOU);
+		if (t->is_signal_stop)
+			t->pending_sig = sig;
+		if (!p->is_stopping)
+			thread_resume(t);
+		return 0;
+	}
+	if (orphan_take(tr, tid, status))
+		return 0;
+	if (tr->n_parked < PARKED_MAX) {
+		tr->parked[tr->n_parked].tid = tid;
+		tr->parked[tr->n_parked].status = status;
+		tr->n_parked++;
+	} else {
+		(void)ptrace(PTRACE_DETACH, tid, NULL, NULL);
+	}
+	return 0;
+}
+
+static int handle_status(struct tracer *tr, pid_t tid, int status)
+{
+	struct tthread *t = thread_find(tr, tid);
+	struct tproc *p;
+	unsigned long msg = 0;
+	int sig, event;
+
+	if (!t)
+		return on_unknown(tr, tid, status);
+	p = t->proc;
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		bool is_leader = tid == p->pid;
+
+		thread_remove(t);
+		if (is_leader) {
+			bool is_main = p->state != PROC_FORK_CHILD && p->state != PROC_VFORK_CHILD;
+
+			if (is_main && tr->on_event)
+				tr->on_event(tr->userdata, p, p->pid, TRACER_EXITED, status);
+			proc_free(p);
+		}
+		return 0;
+	}
+	if (!WIFSTOPPED(status))
+		return 0;
+	sig = WSTOPSIG(status);
+	event = status >> 16;
+	t->is_stopped = true;
+	t->is_signal_stop = event == 0;
+
+	if (p->state == PROC_FORK_CHILD) {
+		clean_fork_child(p, t);
+		return 0;
+	}
+	switch (event) {
+	case PTRACE_EVENT_CLONE:
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0) {
+			struct tthread *n = thread_find(tr, (pid_t)msg);
+
+			if (!n && (n = thread_add(p, (pid_t)msg))) {
+				/* its first stop may already be parked */
+				for (size_t i = 0; i < tr->n_parked; i++) {
+					if (tr->parked[i].tid == (pid_t)msg) {
+						int st = tr->parked[i].status;
+
+						tr->parked[i] = tr->parked[--tr->n_parked];
+						(void)handle_status(tr, (pid_t)msg, st);
+						break;
+					}
+				}
+			}
+		}
+		break;
+	case PTRACE_EVENT_FORK:
+	case PTRACE_EVENT_VFORK:
+		if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0)
+			new_child(t, (pid_t)msg, event == PTRACE_EVENT_VFORK);
+		break;
+	case PTRACE_EVENT_EXEC:
+		if (!p->is_stopping) {
+			on_exec(t);
+			return 0;
+		}
+		forget_image(p, t);
+		break;
+	case PTRACE_EVENT_EXIT:
+		t->n_frames = 0; /* its stack dies with it */
+		break;
+	case PTRACE_EVENT_STOP:
+		t->is_group_stop = sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
+				   sig == SIGTTOU;
+		if (!t->is_group_stop && p->state == PROC_WAIT_CONT && !p->is_stopping) {
+			/* continued: this thread is ours to inject through, outside group-stop */
+			int r = install_hooks(p, t);
+
+			if (r < 0) {
+				log_warning("pid %d: cannot install allocator hooks (%s), releasing it",
+					    (int)p->pid, strerror(-r));
+				release(p, r);
+				return 0;
+			}
+			if (tr->on_event)
+				tr->on_event(tr->userdata, p, p->pid, TRACER_HOOKED, 0);
+		}
+		break;
+	case 0:
+		if (sig == SIGTRAP && on_trap(t))
+			return 0;
+		t->pending_sig = sig;
+		break;
+	default:
+		break;
+	}
+	if (!p->is_stopping && proc_find(tr, p->pid) == p)
+		thread_resume(t);
+	return 0;
+}
+
+/* --- public ------------------------------------------------------------------------------- */
+
+struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_blocks)
+{
+	struct tracer *tr = calloc(1, sizeof(*tr));
+
+	if (!tr)
+		return NULL;
+	tr->on_event = on_event;
+	tr->userdata = userdata;
+	tr->max_blocks = max_blocks;
+	tr->depth = 32;
+	tr->stack_copy = 8192;
+	tr->stack_buf = malloc(STACK_COPY_MAX);
+	if (!tr->stack_buf) {
+		free(tr);
+		return NULL;
+	}
+	return tr;
+}
+
+struct tracer *tracer_free(struct tracer *tr)
+{
+	if (!tr)
+		return NULL;
+	/* parents first: a vfork child runs through its parent's copies until its exec */
+	for (bool is_again = true; is_again;) {
+		is_again = false;
+		for (struct tproc *p = tr->procs; p; p = p->next) {
+			if (p->state != PROC_VFORK_CHILD) {
+				(void)tracer_detach(tr, p);
+				is_again = true;
+				break;
+			}
+		}
+	}
+	while (tr->procs)
+		(void)tracer_detach(tr, tr->procs);
+	while (tr->orphans) {
+		struct orphan *o = tr->orphans;
+
+		tr->orphans = o->next;
+		free(o);
+	}
+	for (size_t i = 0; i < tr->n_parked; i++)
+		(void)ptrace(PTRACE_DETACH, tr->parked[i].tid, NULL, NULL);
+	free(tr->stack_buf);
+	free(tr);
+	return NULL;
+}
+
+void tracer_set_stacks(struct tracer *tr, unsigned depth, size_t copy_bytes)
+{
+	tr->depth = depth > STACKS_DEPTH_MAX ? STACKS_DEPTH_MAX : depth;
+	if (copy_bytes < 64)
+		copy_bytes = 64;
+	tr->stack_copy = copy_bytes > STACK_COPY_MAX ? STACK_COPY_MAX : copy_bytes;
+}
+
+uint32_t tracer_now_ms(const struct tproc *p)
+{
+	return elapsed_ms(p);
+}
+
+bool tracer_is_hooked(const struct tproc *p)
+{
+	return p->state == PROC_TRACING;
+}
+
+const struct live_table *tracer_live(const struct tproc *p)
+{
+	return p->live;
+}
+
+const struct stack_table *tracer_stacks(const struct tproc *p)
+{
+	return p->stacks;
+}
+
+pid_t tracer_proc_pid(const struct tproc *p)
+{
+	return p->pid;
+}
+
+bool tracer_owns(const struct tracer *tr, pid_t pid)
+{
+	return thread_find(tr, pid) != NULL;
+}
+
+int tracer_dispatch(struct tracer *tr)
+{
+	int n = 0;
+
+	for (;;) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+
+		if (tid < 0)
+			return errno == ECHILD ? n : -errno;
+		if (tid == 0)
+			return n;
+		(void)handle_status(tr, tid, status);
+		n++;
+	}
+}
+
+/* /proc/PID/status of a process or thread (tids are accepted). Returns 0 or -errno. */
+static int read_status(pid_t pid, struct proc_status *ret)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_close_ int dfd = -1;
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	n = target_read_text_at(dfd, "status", 65536, &text);
+	if (n < 0)
+		return (int)n;
+	return procfs_parse_status(text, ret);
+}
+
+static pid_t tracer_of(pid_t pid)
+{
+	struct proc_status st;
+
+	return read_status(pid, &st) < 0 ? -1 : st.tracer_pid;
+}
+
+static bool shares_parent_memory(pid_t pid)
+{
+	struct proc_status st;
+
+	if (read_status(pid, &st) < 0 || st.ppid <= 0)
+		return false;
+	return syscall(SYS_kcmp, pid, st.ppid, KCMP_VM, 0, 0) == 0;
+}
+
+static void describe_tracer(pid_t pid, pid_t tracer, char *err, size_t errlen)
+{
+	char path[64], comm[64] = "?";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tracer);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(comm, sizeof(comm), f))
+			comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(err, errlen, "pid %d: already traced by pid %d (%s); detach it first", (int)pid,
+		 (int)tracer, comm);
+}
+
+/* Seize every thread listed in /proc/PID/task and interrupt it; list again until no new thread
+ * appears (threads are created while we attach; those created by an already seized thread are
+ * auto-attached and register at their first stop). */
+static int seize_threads(struct tracer *tr, struct tproc *p, char *err, size_t errlen)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)p->pid);
+	for (int round = 0; round < 100; round++) {
+		bool is_added = false;
+		struct dirent *d;
+		DIR *dir = opendir(path);
+
+		if (!dir) {
+			snprintf(err, errlen, "pid %d: no such process", (int)p->pid);
+			return -ESRCH;
+		}
+		while ((d = readdir(dir))) {
+			pid_t tid = (pid_t)atoi(d->d_name);
+			pid_t other;
+			int e;
+
+			if (tid <= 0 || thread_find(tr, tid))
+				continue;
+			if (ptrace(PTRACE_SEIZE, tid, NULL, (void *)(long)TRACE_OPTIONS) < 0) {
+				e = errno;
+				if (e == ESRCH)
+					continue; /* exited meanwhile */
+				if (e == EPERM && tracer_of(tid) == getpid())
+					continue; /* auto-attached: its first stop registers it */
+				other = tracer_of(p->pid);
+				if (other > 0 && other != getpid())
+					describe_tracer(p->pid, other, err, errlen);
+				else
+					snprintf(err, errlen,
+						 "pid %d: permission denied attaching to thread %d (%s; run as its owner or with CAP_SYS_PTRACE)",
+						 (int)p->pid, (int)tid, strerror(e));
+				closedir(dir);
+				return -e;
+			}
+			if (!thread_add(p, tid)) {
+				snprintf(err, errlen, "pid %d: out of memory", (int)p->pid);
+				closedir(dir);
+				return -ENOMEM;
+			}
+			(void)ptrace(PTRACE_INTERRUPT, tid, NULL, NULL);
+			is_added = true;
+		}
+		closedir(dir);
+		if (!is_added)
+			return 0;
+	}
+	return 0;
+}
+
+int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, size_t errlen)
+{
+	struct tproc *p;
+	pid_t other;
+	int r;
+
+	if (proc_find(tr, pid)) {
+		snprintf(err, errlen, "pid %d: already traced by this leakmond", (int)pid);
+		return -EEXIST;
+	}
+	other = tracer_of(pid);
+	if (other > 0) {
+		describe_tracer(pid, other, err, errlen);
+		return -EPERM;
+	}
+	if (shares_parent_memory(pid)) {
+		/* a vfork child before its exec: patches would land in its parent's memory and
+		 * outlive the child */
+		snprintf(err, errlen,
+			 "pid %d: shares its parent's memory (a vfork child before exec); not attaching",
+			 (int)pid);
+		return -EBUSY;
+	}
+	p = proc_new(tr, pid, PROC_ATTACHING);
+	if (!p) {
+		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
+		return -ENOMEM;
+	}
+	p->is_stopping = true;
+	r = seize_threads(tr, p, err, errlen);
+	if (r == 0 && !p->threads) {
+		snprintf(err, errlen, "pid %d: no such process", (int)pid);
+		r = -ESRCH;
+	}
+	if (r == 0) {
+		r = wait_all_stopped(tr, p);
+		if (r < 0)
+			snprintf(err, errlen, "pid %d: %s while stopping its threads to attach",
+				 (int)pid, r == -ESRCH ? "it exited" : strerror(-r));
+		if (r == -ESRCH)
+			return r; /* already freed with the process */
+	}
+	if (r == 0) {
+		struct tthread *t = thread_find(tr, pid);
+
+		/* inject through a thread that is not group-stopped, the leader if possible */
+		if (!t || t->is_group_stop)
+			for (t = p->threads; t && t->is_group_stop; t = t->pnext)
+				;
+		if (!t) {
+			/* Every thread is group-stopped: injecting now would run one of them. Wait
+			 * for SIGCONT; the process stays stopped and traced meanwhile. */
+			p->state = PROC_WAIT_CONT;
+		} else {
+			r = install_hooks(p, t);
+		}
+		if (r < 0)
+			snprintf(err, errlen, "pid %d: cannot install allocator hooks (%s)", (int)pid,
+				 r == -ENOENT    ? "no malloc found in its modules"
+				 : r == -ENOTSUP ? "its malloc or free cannot be patched safely"
+						 : strerror(-r));
+	}
+	if (r < 0) {
+		(void)tracer_detach(tr, p);
+		return r;
+	}
+	p->is_stopping = false;
+	for (struct tthread *t = p->threads; t; t = t->pnext)
+		thread_resume(t);
+	*ret = p;
+	return 0;
+}
+
+int tracer_seize_child(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, size_t errlen)
+{
+	struct tproc *p = proc_new(tr, pid, PROC_WAIT_EXEC);
+
+	if (!p) {
+		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
+		return -ENOMEM;
+	}
+	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)TRACE_OPTIONS) < 0) {
+		int e = errno;
+
+		snprintf(err, errlen, "pid %d: cannot trace the program (%s)", (int)pid, strerror(e));
+		proc_free(p);
+		return -e;
+	}
+	if (!thread_add(p, pid)) {
+		(void)ptrace(PTRACE_DETACH, pid, NULL, NULL);
+		proc_free(p);
+		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Whether thread tid has SIGTRAP pending (SigPnd of its status). */
+static bool has_pending_trap(pid_t pid, pid_t tid)
+{
+	char path[96], line[256];
+	bool is_pending = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "SigPnd:", 7) == 0) {
+			unsigned long long mask = strtoull(line + 7, NULL, 16);
+
+			is_pending = mask & (1ULL << (SIGTRAP - 1));
+			break;
+		}
+	}
+	fclose(f);
+	return is_pending;
+}
+
+/* A thread can be interrupted after executing one of our int3s but before its SIGTRAP is
+ * delivered (the interrupt trap is taken first). Detached like that, the SIGTRAP would kill it.
+ * Let each such thread take its SIGTRAP (handled by on_trap as a hit during detach) and stop
+ * again. Returns the number of threads released to do so. */
+static int collect_pending_traps(struct tproc *p)
+{
+	int n = 0;
+
+	for (struct tthread *t = p->threads; t; t = t->pnext) {
+		struct user_regs_struct regs;
+		uint64_t bp;
+
+		if (!t->is_stopped || t->is_signal_stop ||
+		    ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+			continue;
+		bp = regs.rip - 1;
+		if (!(p->patches.scratch && (bp == p->patches.tramp || patch_find(&p->patches, bp))) &&
+		    !(p->has_entry_bp && bp == p->entry))
+			continue;
+		if (!has_pending_trap(p->pid, t->tid))
+			continue;
+		t->is_stopped = false;
+		if (ptrace(PTRACE_CONT, t->tid, NULL, NULL) == 0)
+			n++;
+	}
+	return n;
+}
+
+int tracer_detach(struct tracer *tr, struct tproc *p)
+{
+	pid_t pid = p->pid;
+	struct tthread *inj = NULL;
+	int r, ret = 0;
+
+	p->is_stopping = true;
+	for (struct tthread *t = p->threads; t; t = t->pnext)
+		if (!t->is_stopped)
+			(void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+	r = wait_all_stopped(tr, p);
+	for (int round = 0; r == 0 && round < 8 && collect_pending_traps(p) > 0; round++)
+		r = wait_all_stopped(tr, p);
+	if (r == -ESRCH)
+		return 0; /* it exited: nothing left to restore */
+	if (r < 0) {
+		log_warning("pid %d: not every thread stopped for detach (%s); its breakpoints are "
+			    "removed but the scratch page stays mapped for the threads still running",
+			    (int)pid, strerror(-r));
+		ret = r;
+	}
+
+	if (p->mem_fd >= 0) {
+		uint64_t tramp = p->patches.tramp;
+
+		for (struct tthread *t = p->threads; t; t = t->pnext) {
+			struct user_regs_struct regs;
+			uint64_t rip;
+
+			if (!t->is_stopped) {
+				/* still running: its hijacked return addresses can be put back
+				 * through memory; its registers only when it stops (orphan) */
+				for (size_t i = 0; tramp && i < t->n_frames; i++) {
+					uint64_t v;
+
+					if (inject_read(p->mem_fd, t->frames[i].slot, &v,
+							sizeof(v)) == 0 &&
+					    v == tramp)
+						(void)inject_write(p->mem_fd, t->frames[i].slot,
+								   &t->frames[i].ret, sizeof(v));
+				}
+				t->n_frames = 0;
+				continue;
+			}
+			if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0) {
+				rip = patch_map_back(&p->patches, regs.rip);
+				if (tramp && regs.rip == tramp) {
+					/* stopped between an allocator's ret and the trampoline's
+					 * int3: finish the return to where the call came from */
+					for (size_t i = t->n_frames; i > 0; i--) {
+						if (t->frames[i - 1].slot == regs.rsp - 8) {
+							rip = t->frames[i - 1].ret;
+							break;
+						}
+					}
+				}
+				if (p->has_entry_bp && regs.rip == p->entry + 1)
+					rip = p->entry;
+				if (rip != regs.rip) {
+					regs.rip = rip;
+					(void)ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
+				}
+			}
+			/* put back every return address we swapped for the trampoline */
+			for (size_t i = 0; tramp && i < t->n_frames; i++) {
+				uint64_t v;
+
+				if (inject_read(p->mem_fd, t->frames[i].slot, &v, sizeof(v)) == 0 &&
+				    v == tramp)
+					(void)inject_write(p->mem_fd, t->frames[i].slot,
+							   &t->frames[i].ret, sizeof(v));
+			}
+			t->n_frames = 0;
+			if (!inj || (inj->is_group_stop && !t->is_group_stop))
+				inj = t;
+		}
+		disarm_entry(p);
+		r = patch_disarm(&p->patches, p->mem_fd);
+		if (r < 0 && ret == 0)
+			ret = r;
+		if (p->patches.scratch && inj && all_stopped(p)) {
+			int sig = 0;
+
+			r = patch_unmap(&p->patches, inj->tid, p->syscall_insn, &sig);
+			if (sig && !inj->pending_sig)
+				inj->pending_sig = sig;
+			inj->is_signal_stop = true;
+			if (r < 0) {
+				log_warning("pid %d: cannot unmap the scratch page (%s)", (int)pid,
+					    strerror(-r));
+				if (ret == 0)
+					ret = r;
+			}
+		}
+	}
+	for (struct tthread *t = p->threads; t; t = t->pnext) {
+		int sig = t->is_signal_stop ? t->pending_sig : 0;
+
+		if (!t->is_stopped) {
+			struct orphan *o = calloc(1, sizeof(*o));
+
+			if (o) {
+				o->tid = t->tid;
+				o->patches = p->patches;
+				o->entry = p->has_entry_bp ? p->entry : 0;
+				o->next = tr->orphans;
+				tr->orphans = o;
+			}
+			continue;
+		}
+		(void)ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)sig);
+		if (t->pending_sig && !t->is_signal_stop)
+			(void)syscall(SYS_tgkill, pid, t->tid, t->pending_sig);
+	}
+	proc_free(p);
+	return ret;
+}
+
+void tracer_get_stats(const struct tproc *p, struct trace_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (p->live)
+		live_get_stats(p->live, &ret->live);
+	ret->calls = p->calls;
+	ret->stops = p->stops;
+	ret->nested = p->nested;
+	for (const struct tthread *t = p->threads; t; t = t->pnext)
+		ret->threads++;
+	ret->threads_seen = p->threads_seen;
+	ret->hooks = (unsigned)p->patches.n_sites;
+	ret->hooks_skipped = p->hooks_skipped;
+	ret->is_hooked = p->patches.is_armed;
+	ret->unwind_failures = p->unwind_failures;
+	if (p->stacks) {
+		struct stacks_stats ss;
+
+		stacks_get_stats(p->stacks, &ss);
+		ret->stacks = ss.stacks;
+	}
+}

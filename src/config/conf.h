@@ -1,0 +1,85 @@
+/* conf.h - the daemon's configuration file (leakmond.conf, INI), parsed and validated.
+ *
+ * The file has an optional [global] section (at most once) and one or more [watch NAME]
+ * sections; see leakmond.conf(5) for every key. Parsing is all or nothing: a struct conf is only
+ * handed out when the whole file is valid, with every watch's settings resolved (the [global]
+ * values, wherever [global] sits in the file, with the watch's own keys applied over them).
+ *
+ * Errors are reported as one line, no trailing newline, in the caller's buffer:
+ *   "FILE:LINE: key 'KEY': REASON"   a bad key or value
+ *   "FILE:LINE: REASON"              a bad line or section header
+ *   "FILE: REASON"                   the file as a whole (cannot read it, no watch section)
+ * Only the first error (the one on the lowest line) is reported. Nothing logs here.
+ */
+#ifndef LEAKMOND_CONF_H
+#define LEAKMOND_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config/options.h"
+
+#define CONF_DEFAULT_PATH	"/etc/leakmond.conf"
+#define CONF_DEFAULT_LOG_DIR	"/var/log/leakmond"
+#define CONF_DEFAULT_REPORT_DIR "/var/lib/leakmond"
+#define CONF_MAX_WATCHES	1024
+#define CONF_MAX_FILE_SIZE	(1024 * 1024)
+#define CONF_COMM_MAX		15 /* TASK_COMM_LEN - 1: the kernel truncates comm to this */
+
+/* How a watch picks its processes. */
+enum watch_selector { SELECT_PID, SELECT_COMM, SELECT_EXE, SELECT_UNIT };
+
+/* Every [global] key; each one may be overridden in a [watch] section. */
+struct watch_settings {
+	enum watch_mode mode;
+	uint64_t interval_ns;
+	uint64_t min_age_ns; /* 3 x interval_ns unless set in the file */
+	unsigned depth;
+	bool syslog;
+	double alert_rss_growth; /* bytes per second */
+	uint64_t alert_leak_size;
+	char log_dir[4096];
+	char report_dir[4096];
+};
+
+struct watch_config {
+	char name[128]; /* the section's name: "[watch web]" -> "web" */
+	enum watch_selector selector;
+	pid_t pid;	  /* SELECT_PID; 0 otherwise */
+	char value[4096]; /* SELECT_COMM: comm; SELECT_EXE: absolute path; SELECT_UNIT: unit name;
+			   * SELECT_PID: the pid as written */
+	struct watch_settings s; /* [global] values with this section's overrides applied */
+	unsigned line;		 /* line of its section header */
+};
+
+struct conf {
+	char path[4096]; /* the file (or the name given to conf_parse_string()) */
+	struct watch_settings global; /* [global] as written, defaults for the keys it lacks */
+	struct watch_config *watches; /* in file order */
+	size_t n_watches;	      /* at least 1 */
+};
+
+/* Fill *s with the defaults: options_init()'s values, log_dir CONF_DEFAULT_LOG_DIR, report_dir
+ * CONF_DEFAULT_REPORT_DIR, min_age 3 x interval. */
+void conf_settings_init(struct watch_settings *s);
+
+/* Read and parse the file at path. On success returns 0 and a new struct conf in *ret (free it
+ * with conf_free()). On failure *ret is left untouched, one line is written to err (see the top
+ * of this file), and the result is -EINVAL for any content error, -errno when the file cannot be
+ * opened or read (-ENOENT, -EACCES, -EISDIR, ...), -EFBIG above CONF_MAX_FILE_SIZE, -ENOMEM. */
+int conf_load(const char *path, struct conf **ret, char *err, size_t errlen);
+
+/* Parse NUL-terminated text the same way; name stands for the file in messages and in
+ * struct conf's path. Same results as conf_load() except the I/O errors. */
+int conf_parse_string(const char *text, const char *name, struct conf **ret, char *err,
+		      size_t errlen);
+
+/* Free a struct conf; NULL is fine. Returns NULL. */
+struct conf *conf_free(struct conf *c);
+
+/* "pid", "comm", "exe" or "unit": the selector's key in the file. Static storage. */
+const char *conf_selector_name(enum watch_selector s);
+
+#endif

@@ -1,0 +1,282 @@
+/* options.c - the command line, parsed with getopt_long and validated. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/options.h"
+#include "base/units.h"
+
+enum {
+	OPT_MIN_AGE = 0x100,
+	OPT_DEPTH,
+	OPT_TEXT,
+	OPT_NO_TEXT,
+	OPT_SYSLOG,
+	OPT_NO_SYSLOG,
+	OPT_ALERT_RSS_GROWTH,
+	OPT_ALERT_LEAK_SIZE,
+	OPT_STACK_COPY,
+};
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "mode", required_argument, NULL, 'm' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+	{ "depth", required_argument, NULL, OPT_DEPTH },
+	{ "stack-copy", required_argument, NULL, OPT_STACK_COPY },
+	{ "log", required_argument, NULL, 'o' },
+	{ "report", required_argument, NULL, 'r' },
+	{ "text", no_argument, NULL, OPT_TEXT },
+	{ "no-text", no_argument, NULL, OPT_NO_TEXT },
+	{ "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "no-syslog", no_argument, NULL, OPT_NO_SYSLOG },
+	{ "alert-rss-growth", required_argument, NULL, OPT_ALERT_RSS_GROWTH },
+	{ "alert-leak-size", required_argument, NULL, OPT_ALERT_LEAK_SIZE },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const char usage_text[] =
+	"Usage: leakmond [OPTION]... --pid PID [--pid PID]...\n"
+	"       leakmond [OPTION]... -- PROGRAM [ARG]...\n"
+	"       leakmond [OPTION]... --config FILE\n"
+	"Find memory leaks in running processes.\n"
+	"\n"
+	"  -p, --pid PID              watch a running process (repeatable)\n"
+	"  -c, --config FILE          daemon mode: targets and settings from FILE\n"
+	"  -m, --mode trace|rss       trace allocator calls, or sample /proc only (default trace)\n"
+	"  -i, --interval DURATION    sampling interval (default 10s)\n"
+	"  -d, --duration DURATION    watch this long, then detach and exit\n"
+	"      --min-age DURATION     younger blocks are never leak evidence (default 3 x interval)\n"
+	"      --depth N              stack frames kept per allocation, 1..128 (default 32)\n"
+	"      --stack-copy SIZE      stack bytes copied per allocation to unwind (default 8KiB)\n"
+	"  -o, --log FILE             time-series log as JSON Lines ('-' is stdout)\n"
+	"  -r, --report FILE          JSON report, written at exit and on SIGUSR1\n"
+	"      --text, --no-text      human-readable report on stdout (default: if a terminal)\n"
+	"      --syslog, --no-syslog  alerts to syslog, facility daemon (default on)\n"
+	"      --alert-rss-growth RATE  alert when RSS grows faster (default 64MiB/h)\n"
+	"      --alert-leak-size SIZE   alert when a leaking site holds more (default 1MiB)\n"
+	"  -v, --verbose              more diagnostics on stderr\n"
+	"  -q, --quiet                fewer diagnostics on stderr\n"
+	"  -h, --help                 show this help\n"
+	"  -V, --version              show the version\n"
+	"\n"
+	"DURATION: 500ms, 10s, 5m, 1h, 1d (a bare number is seconds).\n"
+	"SIZE: B, KiB, MiB, GiB. RATE: SIZE/s, SIZE/min, SIZE/h, SIZE/d.\n"
+	"Exit status: 0 success, 1 runtime failure, 2 usage error, 3 a target could not be watched.\n"
+	"See leakmond(8).\n";
+
+const char *options_usage(void)
+{
+	return usage_text;
+}
+
+const char *options_mode_name(enum watch_mode mode)
+{
+	return mode == MODE_RSS ? "rss" : "trace";
+}
+
+void options_init(struct options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->mode = MODE_TRACE;
+	opts->interval_ns = 10ULL * 1000000000ULL;
+	opts->depth = 32;
+	opts->stack_copy = 8192;
+	opts->text = -1;
+	opts->syslog = true;
+	opts->alert_rss_growth = 64.0 * 1048576.0 / 3600.0;
+	opts->alert_leak_size = 1048576;
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_pid(const char *s, pid_t *ret)
+{
+	char *end;
+	long v;
+
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		return -EINVAL;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v <= 0 || v > INT_MAX)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int options_parse(int argc, char **argv, struct options *opts, char *err, size_t errlen)
+{
+	bool min_age_set = false;
+	int c;
+
+	options_init(opts);
+	optind = 0; /* full reset of getopt's state, so the parser can run more than once */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:p:c:m:i:d:o:r:vqhV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'p': {
+			pid_t pid;
+			size_t i;
+
+			if (parse_pid(optarg, &pid) < 0)
+				return fail(err, errlen, "invalid pid '%s': expected a positive integer",
+					    optarg);
+			for (i = 0; i < opts->n_pids; i++)
+				if (opts->pids[i] == pid)
+					break;
+			if (i < opts->n_pids)
+				break; /* given twice: watched once */
+			if (opts->n_pids == OPTIONS_MAX_PIDS)
+				return fail(err, errlen, "too many --pid options (at most %d)",
+					    OPTIONS_MAX_PIDS);
+			opts->pids[opts->n_pids++] = pid;
+			break;
+		}
+		case 'c':
+			opts->config_path = optarg;
+			break;
+		case 'm':
+			if (strcmp(optarg, "trace") == 0)
+				opts->mode = MODE_TRACE;
+			else if (strcmp(optarg, "rss") == 0)
+				opts->mode = MODE_RSS;
+			else
+				return fail(err, errlen, "invalid mode '%s': expected 'trace' or 'rss'",
+					    optarg);
+			break;
+		case 'i':
+			if (units_parse_duration(optarg, &opts->interval_ns) < 0)
+				return fail(err, errlen,
+					    "invalid interval '%s': expected a duration such as 500ms, 10s, 5m",
+					    optarg);
+			if (opts->interval_ns < OPTIONS_MIN_INTERVAL_NS ||
+			    opts->interval_ns > OPTIONS_MAX_INTERVAL_NS)
+				return fail(err, errlen, "invalid interval '%s': must be between 10ms and 1d",
+					    optarg);
+			break;
+		case 'd':
+			if (units_parse_duration(optarg, &opts->duration_ns) < 0 ||
+			    opts->duration_ns == 0)
+				return fail(err, errlen,
+					    "invalid duration '%s': expected a positive duration such as 30s, 5m",
+					    optarg);
+			break;
+		case OPT_MIN_AGE:
+			if (units_parse_duration(optarg, &opts->min_age_ns) < 0)
+				return fail(err, errlen,
+					    "invalid min-age '%s': expected a duration such as 30s", optarg);
+			min_age_set = true;
+			break;
+		case OPT_DEPTH: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 1 || v > 128)
+				return fail(err, errlen, "invalid depth '%s': expected 1..128", optarg);
+			opts->depth = (unsigned)v;
+			break;
+		}
+		case OPT_STACK_COPY:
+			if (units_parse_size(optarg, &opts->stack_copy) < 0 ||
+			    opts->stack_copy < 64 || opts->stack_copy > 256 * 1024)
+				return fail(err, errlen,
+					    "invalid stack copy size '%s': expected 64B..256KiB",
+					    optarg);
+			break;
+		case 'o':
+			if (!*optarg)
+				return fail(err, errlen, "invalid log file '': empty path");
+			opts->log_path = optarg;
+			break;
+		case 'r':
+			if (!*optarg)
+				return fail(err, errlen, "invalid report file '': empty path");
+			opts->report_path = optarg;
+			break;
+		case OPT_TEXT:
+			opts->text = 1;
+			break;
+		case OPT_NO_TEXT:
+			opts->text = 0;
+			break;
+		case OPT_SYSLOG:
+			opts->syslog = true;
+			break;
+		case OPT_NO_SYSLOG:
+			opts->syslog = false;
+			break;
+		case OPT_ALERT_RSS_GROWTH:
+			if (units_parse_rate(optarg, &opts->alert_rss_growth) < 0 ||
+			    opts->alert_rss_growth <= 0)
+				return fail(err, errlen,
+					    "invalid rate '%s' for --alert-rss-growth: expected e.g. 10MiB/h",
+					    optarg);
+			break;
+		case OPT_ALERT_LEAK_SIZE:
+			if (units_parse_size(optarg, &opts->alert_leak_size) < 0)
+				return fail(err, errlen,
+					    "invalid size '%s' for --alert-leak-size: expected e.g. 1MiB",
+					    optarg);
+			break;
+		case 'v':
+			opts->verbosity++;
+			break;
+		case 'q':
+			opts->verbosity--;
+			break;
+		case 'h':
+			return OPTIONS_HELP;
+		case 'V':
+			return OPTIONS_VERSION;
+		case ':':
+			return fail(err, errlen, "option '%s' needs an argument", argv[optind - 1]);
+		default:
+			if (optopt)
+				return fail(err, errlen, "unknown option '-%c'", optopt);
+			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+
+	if (optind < argc) {
+		if (strcmp(argv[optind - 1], "--") != 0)
+			return fail(err, errlen,
+				    "unexpected argument '%s' (put the program to start after '--')",
+				    argv[optind]);
+		opts->program = &argv[optind];
+	} else if (optind > 0 && optind == argc && strcmp(argv[optind - 1], "--") == 0) {
+		return fail(err, errlen, "no program given after '--'");
+	}
+
+	if (!opts->n_pids && !opts->program && !opts->config_path)
+		return fail(err, errlen, "nothing to watch: give --pid PID, -- PROGRAM, or --config FILE");
+	if (opts->config_path && (opts->n_pids || opts->program))
+		return fail(err, errlen, "--config cannot be combined with --pid or a program");
+	if (!min_age_set)
+		opts->min_age_ns = 3 * opts->interval_ns;
+	return OPTIONS_RUN;
+}

@@ -1,0 +1,90 @@
+/* alert.c - alert rate limiting, formatting and syslog. */
+#include "config.h"
+
+#include <stdio.h>
+#include <syslog.h>
+
+#include <string.h>
+
+#include "output/alert.h"
+#include "stack/symbols.h"
+#include "base/units.h"
+
+bool alert_should_fire(struct alert_state *st, uint64_t now_ns, double figure)
+{
+	bool fire;
+
+	if (!st->has_fired)
+		fire = true;
+	else if (now_ns - st->last_ns >= ALERT_MIN_REPEAT_NS)
+		fire = true;
+	else
+		fire = figure >= 2.0 * st->last_figure;
+	if (!fire) {
+		st->suppressed++;
+		return false;
+	}
+	st->has_fired = true;
+	st->last_ns = now_ns;
+	st->last_figure = figure;
+	st->fired++;
+	return true;
+}
+
+void alert_format_rss(char *buf, size_t len, pid_t pid, const char *comm, double growth_bytes_per_s,
+		      uint64_t rss_bytes)
+{
+	char rate[48], now[32];
+
+	units_format_rate(growth_bytes_per_s, "h", 0, rate, sizeof(rate));
+	units_format_size((double)rss_bytes, now, sizeof(now));
+	snprintf(buf, len, "pid %d (%s): RSS rising %s (%s now)", (int)pid, comm, rate, now);
+}
+
+void alert_format_frame(char *buf, size_t len, const struct sym_frame *f)
+{
+	const char *file, *module;
+
+	if (!f) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	file = f->file ? (strrchr(f->file, '/') ? strrchr(f->file, '/') + 1 : f->file) : NULL;
+	module = f->module ? (strrchr(f->module, '/') ? strrchr(f->module, '/') + 1 : f->module)
+			   : NULL;
+	if (f->function && file && f->line > 0)
+		snprintf(buf, len, "%s (%s:%d)", f->function, file, f->line);
+	else if (f->function)
+		snprintf(buf, len, "%s (%s)", f->function, module ? module : "?");
+	else
+		snprintf(buf, len, "0x%llx (%s)", (unsigned long long)f->pc, module ? module : "?");
+}
+
+void alert_format_leak(char *buf, size_t len, pid_t pid, const char *comm,
+		       const struct sym_frame *top, uint64_t live_bytes, uint64_t live_blocks,
+		       double growth_bytes_per_s)
+{
+	char where[256], size[32], rate[48];
+
+	alert_format_frame(where, sizeof(where), top);
+	units_format_size((double)live_bytes, size, sizeof(size));
+	units_format_rate(growth_bytes_per_s, "min", 1, rate, sizeof(rate));
+	snprintf(buf, len, "pid %d (%s): leak: %s holds %s in %llu block%s, %s", (int)pid, comm,
+		 where, size, (unsigned long long)live_blocks, live_blocks == 1 ? "" : "s", rate);
+}
+
+static bool is_open;
+
+void alert_syslog_open(void)
+{
+	if (is_open)
+		return;
+	openlog("leakmond", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	is_open = true;
+}
+
+void alert_send(const char *message)
+{
+	alert_syslog_open();
+	syslog(LOG_DAEMON | LOG_WARNING, "%s", message);
+}

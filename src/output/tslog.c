@@ -1,0 +1,118 @@
+/* tslog.c - the JSON Lines time-series log. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "output/tslog.h"
+
+json_object *tslog_record_new(const char *type, double ts, pid_t pid)
+{
+	json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "ts", json_object_new_double(ts));
+	json_object_object_add(o, "pid", json_object_new_int(pid));
+	return o;
+}
+
+json_object *tslog_record_sample(pid_t pid, const struct sample *s)
+{
+	json_object *o = tslog_record_new("sample", s->ts, pid);
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "rss_bytes", json_object_new_uint64(s->rss_bytes));
+	json_object_object_add(o, "rss_anon_bytes", json_object_new_uint64(s->rss_anon_bytes));
+	json_object_object_add(o, "rss_file_bytes", json_object_new_uint64(s->rss_file_bytes));
+	json_object_object_add(o, "swap_bytes", json_object_new_uint64(s->swap_bytes));
+	json_object_object_add(o, "heap_bytes", json_object_new_uint64(s->heap_bytes));
+	json_object_object_add(o, "threads", json_object_new_int((int)s->threads));
+	if (s->has_trace) {
+		json_object_object_add(o, "live_bytes", json_object_new_uint64(s->live_bytes));
+		json_object_object_add(o, "live_blocks", json_object_new_uint64(s->live_blocks));
+		json_object_object_add(o, "allocs_total", json_object_new_uint64(s->allocs_total));
+		json_object_object_add(o, "frees_total", json_object_new_uint64(s->frees_total));
+	}
+	return o;
+}
+
+json_object *tslog_record_exit(double ts, pid_t pid, int status, int signal)
+{
+	json_object *o = tslog_record_new("exit", ts, pid);
+
+	if (!o)
+		return NULL;
+	if (signal >= 0)
+		json_object_object_add(o, "signal", json_object_new_int(signal));
+	else if (status >= 0)
+		json_object_object_add(o, "status", json_object_new_int(status));
+	json_object_object_add(o, "status_known", json_object_new_boolean(signal >= 0 || status >= 0));
+	return o;
+}
+
+int tslog_open(struct tslog *log, const char *path)
+{
+	memset(log, 0, sizeof(*log));
+	if (strcmp(path, "-") == 0) {
+		log->f = stdout;
+		return 0;
+	}
+	log->path = strdup(path);
+	if (!log->path)
+		return -ENOMEM;
+	log->f = fopen(path, "ae");
+	if (!log->f) {
+		int r = -errno;
+
+		free(log->path);
+		log->path = NULL;
+		return r;
+	}
+	return 0;
+}
+
+int tslog_reopen(struct tslog *log)
+{
+	FILE *f;
+
+	if (!log->path)
+		return 0;
+	f = fopen(log->path, "ae");
+	if (!f)
+		return -errno;
+	if (log->f)
+		(void)fclose(log->f);
+	log->f = f;
+	return 0;
+}
+
+void tslog_close(struct tslog *log)
+{
+	if (log->f && log->f != stdout)
+		(void)fclose(log->f);
+	else if (log->f)
+		(void)fflush(log->f);
+	free(log->path);
+	memset(log, 0, sizeof(*log));
+}
+
+int tslog_write(struct tslog *log, json_object *rec)
+{
+	const char *text;
+	int r = 0;
+
+	if (!rec)
+		return -ENOMEM;
+	if (log->f) {
+		text = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (fprintf(log->f, "%s\n", text) < 0 || fflush(log->f) != 0)
+			r = -EIO;
+	}
+	json_object_put(rec);
+	return r;
+}

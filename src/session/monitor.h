@@ -1,0 +1,19 @@
+/* monitor.h - one leakmond session: its targets, their samples, logs, reports and alerts, driven
+ * by the event loop until no target is left, --duration ends, or SIGINT/SIGTERM.
+ */
+#ifndef LEAKMOND_MONITOR_H
+#define LEAKMOND_MONITOR_H
+
+#include "config/options.h"
+
+/* Exit statuses of INTERFACE.md */
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_TARGET 3
+
+/* Run a session with validated options. Signals SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGUSR1 must
+ * already be blocked in the calling thread. Returns the process exit status; errors are printed
+ * on stderr, one line each. */
+int monitor_run(const struct options *opts);
+
+#endif

@@ -1,0 +1,227 @@
+/* target.c - one watched process: validation, /proc sampling. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "session/target.h"
+#include "base/util.h"
+
+#define STATUS_MAX (64 * 1024)
+#define MAPS_MAX (64 * 1024 * 1024)
+
+ssize_t target_read_text_at(int dirfd, const char *name, size_t max, char **ret_text)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 4096, len = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap >= max)
+				return -EFBIG;
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret_text = steal_ptr(&buf);
+	return (ssize_t)len;
+}
+
+static int open_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+	(void)pid;
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
+int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **ret, char *err,
+		size_t errlen)
+{
+	_cleanup_free_ char *status_text = NULL, *stat_text = NULL, *maps = NULL;
+	_cleanup_close_ int dfd = -1;
+	struct proc_status st;
+	struct target *t;
+	char path[64];
+	unsigned flags;
+	char state;
+	ssize_t n;
+	int r;
+
+	if (pid == getpid()) {
+		snprintf(err, errlen, "pid %d: is leakmond itself, refusing to watch it", (int)pid);
+		return -EPERM;
+	}
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = -errno;
+		if (r == -ENOENT || r == -ESRCH)
+			snprintf(err, errlen, "pid %d: no such process", (int)pid);
+		else
+			snprintf(err, errlen, "pid %d: cannot open '%s' (%s)", (int)pid, path,
+				 strerror(-r));
+		return r == -ENOENT ? -ESRCH : r;
+	}
+	n = target_read_text_at(dfd, "status", STATUS_MAX, &status_text);
+	if (n < 0 || procfs_parse_status(status_text, &st) < 0) {
+		snprintf(err, errlen, "pid %d: no such process (cannot read '%s/status')", (int)pid,
+			 path);
+		return -ESRCH;
+	}
+	if (st.tgid != pid) {
+		snprintf(err, errlen, "pid %d: is a thread of process %d, not a process; watch %d",
+			 (int)pid, (int)st.tgid, (int)st.tgid);
+		return -EINVAL;
+	}
+	n = target_read_text_at(dfd, "stat", STATUS_MAX, &stat_text);
+	if (n < 0 || procfs_parse_stat(stat_text, &state, &flags) < 0) {
+		snprintf(err, errlen, "pid %d: no such process (cannot read '%s/stat')", (int)pid, path);
+		return -ESRCH;
+	}
+	if (flags & PROCFS_PF_KTHREAD) {
+		snprintf(err, errlen, "pid %d: is a kernel thread (%s), it has no user memory to watch",
+			 (int)pid, st.name);
+		return -EPERM;
+	}
+	if (state == 'Z' || state == 'X' || !st.has_mm) {
+		snprintf(err, errlen, "pid %d: is a zombie (%s), it has already exited", (int)pid,
+			 st.name);
+		return -ESRCH;
+	}
+	/* maps needs ptrace-read access: the same permission tracing will need. */
+	n = target_read_text_at(dfd, "maps", MAPS_MAX, &maps);
+	if (n < 0) {
+		r = (int)n;
+		if (r == -EACCES || r == -EPERM)
+			snprintf(err, errlen,
+				 "pid %d: permission denied reading '%s/maps' (run as its owner or with CAP_SYS_PTRACE)",
+				 (int)pid, path);
+		else
+			snprintf(err, errlen, "pid %d: cannot read '%s/maps' (%s)", (int)pid, path,
+				 strerror(-r));
+		return r == -EPERM ? -EACCES : r;
+	}
+
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
+		return -ENOMEM;
+	}
+	if (series_init(&t->rss, SERIES_DEFAULT_CAP) < 0 ||
+	    series_init(&t->live, SERIES_DEFAULT_CAP) < 0) {
+		series_done(&t->rss);
+		free(t);
+		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
+		return -ENOMEM;
+	}
+	t->pid = pid;
+	t->is_child = is_child;
+	t->mode = mode;
+	t->proc_fd = steal_fd(&dfd);
+	t->pidfd = open_pidfd(pid);
+	snprintf(t->comm, sizeof(t->comm), "%s", st.name);
+	n = readlinkat(t->proc_fd, "exe", t->exe, sizeof(t->exe) - 1);
+	t->exe[n > 0 ? n : 0] = '\0';
+	t->status = TARGET_RUNNING;
+	t->attach_ts = wall_now();
+	t->attach_ns = now_ns();
+	t->exit_status = -1;
+	t->exit_signal = -1;
+	*ret = t;
+	return 0;
+}
+
+struct target *target_free(struct target *t)
+{
+	if (!t)
+		return NULL;
+	if (t->proc_fd >= 0)
+		(void)close(t->proc_fd);
+	if (t->pidfd >= 0)
+		(void)close(t->pidfd);
+	series_done(&t->rss);
+	series_done(&t->live);
+	tslog_close(&t->own_log);
+	free(t->report_path);
+	sites_free(t->sites);
+	free(t->reports);
+	free(t->site_alerts);
+	symbolizer_free(t->sym);
+	free(t);
+	return NULL;
+}
+
+int target_sample(struct target *t, uint64_t now, uint64_t start_ns, double threshold)
+{
+	_cleanup_free_ char *status_text = NULL, *maps = NULL;
+	struct proc_status st;
+	struct sample s = { 0 };
+	ssize_t n;
+	int r;
+
+	n = target_read_text_at(t->proc_fd, "status", STATUS_MAX, &status_text);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	r = procfs_parse_status(status_text, &st);
+	if (r < 0)
+		return r;
+	if (st.state == 'Z' || st.state == 'X' || !st.has_mm)
+		return -ESRCH;
+	n = target_read_text_at(t->proc_fd, "maps", MAPS_MAX, &maps);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	r = procfs_maps_heap(maps, &s.heap_bytes);
+	if (r < 0)
+		return r;
+
+	/* comm changes on exec or prctl(PR_SET_NAME) */
+	snprintf(t->comm, sizeof(t->comm), "%s", st.name);
+	s.ts = wall_now();
+	s.t_s = (double)(now - start_ns) / 1e9;
+	s.rss_bytes = st.vm_rss;
+	s.rss_anon_bytes = st.rss_anon;
+	s.rss_file_bytes = st.rss_file;
+	s.swap_bytes = st.vm_swap;
+	s.threads = st.threads;
+	t->last = s;
+	if (!t->has_sample)
+		t->first_rss = s.rss_bytes;
+	if (s.rss_bytes > t->peak_rss)
+		t->peak_rss = s.rss_bytes;
+	t->has_sample = true;
+	(void)series_append(&t->rss, s.t_s, (double)s.rss_bytes);
+	return detect_rss(&t->rss, threshold, &t->verdict);
+}

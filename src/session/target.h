@@ -1,0 +1,105 @@
+/* target.h - one watched process: how it was found, its samples, its fate.
+ *
+ * A target holds a directory descriptor of /proc/PID opened when it was validated, so that a
+ * later reuse of the PID by another process is never mistaken for the target (reads through a
+ * stale descriptor fail with ESRCH), and a pidfd that becomes readable when it exits.
+ */
+#ifndef LEAKMOND_TARGET_H
+#define LEAKMOND_TARGET_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "output/alert.h"
+#include "config/conf.h"
+#include "verdict/detect.h"
+#include "config/options.h"
+#include "base/procfs.h"
+#include "verdict/series.h"
+#include "verdict/sites.h"
+#include "stack/symbols.h"
+#include "backend/tracer.h"
+#include "output/tslog.h"
+
+enum target_status { TARGET_RUNNING, TARGET_EXITED, TARGET_DETACHED };
+
+#define SITE_FRAMES_MAX 128
+
+/* One call site as reported: its figures and its symbolized frames, innermost first (strings
+ * borrowed from the target's symbolizer). */
+struct site_report {
+	struct site_view view;
+	bool is_leak;	/* in the report's "leaks" (verdict leak or suspect) */
+	bool is_top;	/* in "top_sites" (largest live bytes) */
+	struct sym_frame frames[SITE_FRAMES_MAX];
+	size_t n_frames;
+};
+
+struct site_alert {
+	uint32_t stack_id;
+	struct alert_state state;
+};
+
+struct target {
+	pid_t pid;
+	int proc_fd; /* O_DIRECTORY of /proc/PID */
+	int pidfd;   /* -1 where pidfd_open is not available */
+	bool is_child;
+	enum watch_mode mode;
+	struct watch_settings set; /* thresholds and intervals for this target */
+	char watch[128];	   /* daemon mode: the [watch NAME] that matched it */
+	struct tslog own_log;	   /* daemon mode: its own log (own_log.f NULL otherwise) */
+	char *report_path;	   /* daemon mode: its own report */
+	uint64_t next_sample_ns;
+	char comm[PROCFS_COMM_MAX];
+	char exe[PATH_MAX];
+	enum target_status status;
+	double attach_ts;    /* wall clock */
+	uint64_t attach_ns;  /* monotonic */
+	uint64_t end_ns;     /* when it exited or was detached, else 0 */
+
+	struct series rss;
+	struct sample last;
+	bool has_sample;
+	uint64_t first_rss, peak_rss;
+	struct rss_verdict verdict;
+	struct alert_state rss_alert;
+
+	/* trace mode */
+	struct tproc *trace;	     /* NULL when not traced (rss mode, or released) */
+	struct trace_stats tstats;   /* last snapshot: kept after the process is gone */
+	bool has_tstats;
+	struct site_tracker *sites;  /* allocation sites over time (trace mode) */
+	struct symbolizer *sym;	     /* pc -> function, file, line (cold path, cached) */
+	struct site_report *reports; /* the sites of the last report, symbolized */
+	size_t n_reports;
+	struct series live;		/* traced live bytes, sampled with the RSS */
+	const char *rss_unexplained;	/* static text when RSS rises but traced bytes do not */
+	struct site_alert *site_alerts; /* rate limits of leak alerts, per stack id */
+	size_t n_site_alerts;
+
+	int exit_status; /* -1 unknown */
+	int exit_signal; /* -1 none/unknown */
+};
+
+/* Validate that pid can be watched and open it. On failure returns -errno and a one-line reason
+ * naming the pid in err: -ESRCH no such process (or a zombie), -EACCES permission denied,
+ * -EPERM a kernel thread or leakmond itself, -EINVAL a thread id that is not a process.
+ * On success *ret is a new target (status RUNNING). */
+int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **ret, char *err,
+		size_t errlen);
+
+/* Free a target (closes its descriptors). Returns NULL. */
+struct target *target_free(struct target *t);
+
+/* Take one sample from /proc into t->last, update the series and the verdict.
+ * Returns 0, -ESRCH when the process is gone (or a zombie), other -errno on read/parse failure. */
+int target_sample(struct target *t, uint64_t now_ns, uint64_t start_ns, double threshold);
+
+/* Read a whole /proc file relative to dirfd into a new NUL-terminated buffer (at most max bytes).
+ * Returns the length or -errno; the caller frees *ret_text. */
+ssize_t target_read_text_at(int dirfd, const char *name, size_t max, char **ret_text);
+
+#endif

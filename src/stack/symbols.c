@@ -1,0 +1,1016 @@
+#include "config.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "stack/symbols.h"
+#include "base/util.h"
+
+/* From libstdc++ (<cxxabi.h> is C++ only). */
+char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *length, int *status);
+
+/* A pc in no module whose unknown result is cached may trigger a new read of the maps at most this
+ * often. A pc never seen before always may (once per lookup). */
+#define SYM_REREAD_NS (250 * NSEC_PER_MSEC)
+/* Bounds on loops over untrusted data. */
+#define SYM_SCOPES_MAX	       1024
+#define SYM_PHDRS_MAX	       4096
+#define SYM_BUILD_ID_MAX       64
+#define SYM_DEBUGINFO_PATH_MAX 65536
+
+struct module {
+	uint64_t lo, hi;     /* the run of mappings of this file, [lo, hi) */
+	uint64_t exec_start; /* the executable mapping used to place the file */
+	uint64_t exec_end;
+	uint64_t exec_offset;
+	uint64_t inode;
+	dev_t dev;
+	const char *map_path; /* interned: the path field of the maps line, as is */
+	const char *path;     /* interned: map_path without " (deleted)" */
+	const char *build_id; /* interned hex, NULL if none or not read yet */
+	bool has_build_id_read;
+	bool is_deleted;
+	Dwfl_Module *dwmod; /* NULL when no usable ELF file was found */
+};
+
+struct cache_slot {
+	uint64_t pc;
+	uint32_t frame_idx; /* first of n frames in symbolizer.frames */
+	uint32_t gen;	    /* symbolizer.gen when an unknown result was stored */
+	uint8_t n;	    /* 0: the pc was in no known module */
+	bool is_used;
+	bool is_return_address;
+};
+
+struct strpool {
+	char **slots;
+	size_t cap; /* power of two, or 0 */
+	size_t n;
+	size_t bytes;
+};
+
+struct symbolizer {
+	pid_t pid;
+	char *debuginfo_path;
+	Dwfl_Callbacks callbacks; /* points at debuginfo_path */
+	Dwfl *dwfl;		  /* NULL only after out-of-memory */
+
+	struct module *modules; /* sorted by lo, not overlapping */
+	size_t n_modules;
+	uint32_t gen; /* changes whenever the module table does */
+	uint64_t last_read_ns;
+
+	struct cache_slot *slots;
+	size_t slots_cap; /* power of two, or 0 */
+	size_t n_cached;
+	struct sym_frame *frames; /* cached frames (pc not set) */
+	size_t n_frames, frames_cap;
+
+	struct strpool strings;
+	struct sym_stats stats;
+};
+
+/* ---- strings --------------------------------------------------------------------------------- */
+
+static uint64_t hash_bytes(const char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char) p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int strpool_grow(struct strpool *p)
+{
+	size_t cap = p->cap ? p->cap * 2 : 1024;
+	char **slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->cap; i++) {
+		char *str = p->slots[i];
+		size_t j;
+
+		if (!str)
+			continue;
+		j = hash_bytes(str, strlen(str)) & (cap - 1);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = str;
+	}
+	free(p->slots);
+	p->slots = slots;
+	p->cap = cap;
+	return 0;
+}
+
+static void strpool_done(struct strpool *p)
+{
+	for (size_t i = 0; i < p->cap; i++)
+		free(p->slots[i]);
+	free(p->slots);
+	*p = (struct strpool){0};
+}
+
+/* The interned copy of the first len bytes of str (cut to SYM_STRING_MAX - 1), or NULL when str
+ * is NULL, out of memory or over the pool's cap. */
+static const char *intern_len(struct symbolizer *s, const char *str, size_t len)
+{
+	struct strpool *p = &s->strings;
+	uint64_t h;
+	size_t j;
+	char *copy;
+
+	if (!str)
+		return NULL;
+	if (len >= SYM_STRING_MAX) {
+		len = SYM_STRING_MAX - 1;
+		s->stats.strings_truncated++;
+	}
+	if ((p->n + 1) * 2 > p->cap && strpool_grow(p) < 0)
+		return NULL;
+	h = hash_bytes(str, len);
+	for (j = h & (p->cap - 1); p->slots[j]; j = (j + 1) & (p->cap - 1)) {
+		if (strncmp(p->slots[j], str, len) == 0 && p->slots[j][len] == '\0')
+			return p->slots[j];
+	}
+	if (p->bytes + len + 1 > SYM_STRINGS_BYTES_MAX) {
+		s->stats.strings_dropped++;
+		return NULL;
+	}
+	copy = malloc(len + 1);
+	if (!copy)
+		return NULL;
+	memcpy(copy, str, len);
+	copy[len] = '\0';
+	p->slots[j] = copy;
+	p->n++;
+	p->bytes += len + 1;
+	return copy;
+}
+
+static const char *intern(struct symbolizer *s, const char *str)
+{
+	return str ? intern_len(s, str, strnlen(str, SYM_STRING_MAX)) : NULL;
+}
+
+/* Intern a symbol name, demangled when it is a C++ (Itanium ABI) one. */
+static const char *intern_symbol(struct symbolizer *s, const char *name)
+{
+	_cleanup_free_ char *demangled = NULL;
+	int status = -1;
+
+	if (!name)
+		return NULL;
+	if (name[0] == '_' && name[1] == 'Z' && strnlen(name, SYM_STRING_MAX) < SYM_STRING_MAX) {
+		demangled = __cxa_demangle(name, NULL, NULL, &status);
+		if (status == 0 && demangled)
+			return intern(s, demangled);
+	}
+	return intern(s, name);
+}
+
+/* ---- the cache ------------------------------------------------------------------------------- */
+
+static uint64_t hash_pc(uint64_t pc, bool is_return_address)
+{
+	uint64_t h = (pc ^ (is_return_address ? 0x9e3779b97f4a7c15ULL : 0)) * 0xff51afd7ed558ccdULL;
+
+	return h ^ (h >> 32);
+}
+
+static struct cache_slot *cache_find(struct symbolizer *s, uint64_t pc, bool is_return_address)
+{
+	if (s->slots_cap == 0)
+		return NULL;
+	for (size_t j = hash_pc(pc, is_return_address) & (s->slots_cap - 1); s->slots[j].is_used;
+	     j = (j + 1) & (s->slots_cap - 1)) {
+		if (s->slots[j].pc == pc && s->slots[j].is_return_address == is_return_address)
+			return &s->slots[j];
+	}
+	return NULL;
+}
+
+static void cache_clear(struct symbolizer *s)
+{
+	free(s->slots);
+	s->slots = NULL;
+	s->slots_cap = 0;
+	s->n_cached = 0;
+	free(s->frames);
+	s->frames = NULL;
+	s->n_frames = s->frames_cap = 0;
+}
+
+static int cache_grow(struct symbolizer *s)
+{
+	size_t cap = s->slots_cap ? s->slots_cap * 2 : 4096;
+	struct cache_slot *slots = calloc(cap, sizeof(*slots));
+
+	if (!slots)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->slots_cap; i++) {
+		struct cache_slot *old = &s->slots[i];
+		size_t j;
+
+		if (!old->is_used)
+			continue;
+		j = hash_pc(old->pc, old->is_return_address) & (cap - 1);
+		while (slots[j].is_used)
+			j = (j + 1) & (cap - 1);
+		slots[j] = *old;
+	}
+	free(s->slots);
+	s->slots = slots;
+	s->slots_cap = cap;
+	return 0;
+}
+
+/* Store frames[0..n-1] (n 0 for "in no module") for (pc, is_return_address), replacing an
+ * existing entry. Counts and gives up when a cap is reached. */
+static void cache_store(struct symbolizer *s, uint64_t pc, bool is_return_address,
+			const struct sym_frame *frames, size_t n)
+{
+	struct cache_slot *slot = cache_find(s, pc, is_return_address);
+
+	if (n > SYM_INLINE_MAX)
+		n = SYM_INLINE_MAX;
+	if (!slot && (s->n_cached >= SYM_CACHE_MAX || s->n_frames + n > SYM_CACHE_MAX)) {
+		s->stats.cache_full++;
+		return;
+	}
+	if (slot && n > slot->n && s->n_frames + n > SYM_CACHE_MAX) {
+		s->stats.cache_full++;
+		return;
+	}
+	if (s->n_frames + n > s->frames_cap) {
+		size_t cap = s->frames_cap ? s->frames_cap * 2 : 1024;
+		struct sym_frame *fr;
+
+		while (cap < s->n_frames + n)
+			cap *= 2;
+		fr = realloc(s->frames, cap * sizeof(*fr));
+		if (!fr)
+			return;
+		s->frames = fr;
+		s->frames_cap = cap;
+	}
+	if (!slot) {
+		if ((s->n_cached + 1) * 2 > s->slots_cap && cache_grow(s) < 0)
+			return;
+		size_t j = hash_pc(pc, is_return_address) & (s->slots_cap - 1);
+
+		while (s->slots[j].is_used)
+			j = (j + 1) & (s->slots_cap - 1);
+		slot = &s->slots[j];
+		slot->is_used = true;
+		slot->pc = pc;
+		slot->is_return_address = is_return_address;
+		slot->n = 0;
+		s->n_cached++;
+	}
+	if (n > slot->n) {
+		slot->frame_idx = (uint32_t) s->n_frames;
+		s->n_frames += n;
+	}
+	if (n > 0)
+		memcpy(&s->frames[slot->frame_idx], frames, n * sizeof(*frames));
+	slot->n = (uint8_t) n;
+	slot->gen = s->gen;
+}
+
+/* ---- modules --------------------------------------------------------------------------------- */
+
+/* Give libdwfl no way to find a file by itself: every module is reported with its file open. */
+static int find_elf_none(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	(void) mod;
+	(void) userdata;
+	(void) modname;
+	(void) base;
+	(void) file_name;
+	*elfp = NULL;
+	return -1;
+}
+
+/* Read all of /proc/PID/maps (at most SYM_MAPS_BYTES_MAX, cut at a line end). Returns 0 with a
+ * NUL-terminated malloc'd text, or -errno. */
+static int read_maps(struct symbolizer *s, char **ret_text)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int) s->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r;
+
+		if (len + 4096 + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nbuf;
+
+			if (cap >= SYM_MAPS_BYTES_MAX) {
+				char *nl = memrchr(buf, '\n', len);
+
+				s->stats.modules_dropped++;
+				len = nl ? (size_t) (nl - buf) + 1 : 0;
+				break;
+			}
+			nbuf = realloc(buf, ncap);
+			if (!nbuf)
+				return -ENOMEM;
+			buf = nbuf;
+			cap = ncap;
+		}
+		r = read(fd, buf + len, cap - len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t) r;
+	}
+	if (!buf)
+		return -ENODATA;
+	buf[len] = '\0';
+	*ret_text = steal_ptr(&buf);
+	return 0;
+}
+
+struct map_line {
+	uint64_t start, end, offset, inode;
+	unsigned major, minor;
+	char perms[5];
+	const char *path; /* into the text, not NUL-terminated */
+	size_t path_len;
+};
+
+/* Parse the line at *cursor and advance past it. Returns 1 with a line, 0 at the end, -EBADMSG. */
+static int next_map_line(const char **cursor, struct map_line *ret)
+{
+	const char *line = *cursor, *eol, *p;
+	int used = 0;
+
+	if (*line == '\0')
+		return 0;
+	eol = strchr(line, '\n');
+	if (!eol)
+		eol = line + strlen(line);
+	*cursor = *eol ? eol + 1 : eol;
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &ret->start,
+		   &ret->end, ret->perms, &ret->offset, &ret->major, &ret->minor, &ret->inode,
+		   &used) < 7 ||
+	    used <= 0 || line + used > eol || ret->end < ret->start)
+		return -EBADMSG;
+	for (p = line + used; p < eol && *p == ' '; p++)
+		;
+	ret->path = p < eol ? p : NULL;
+	ret->path_len = (size_t) (eol - p);
+	return 1;
+}
+
+/* Where the file offset of an executable mapping says the ELF file was loaded. */
+static int elf_load_bias(int fd, uint64_t map_start, uint64_t map_offset, bool *ret_is_exec_type,
+			 uint64_t *ret_bias)
+{
+	uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	GElf_Ehdr ehdr;
+	size_t phnum;
+	int r = -ENOEXEC;
+
+	if (!elf)
+		return -ENOEXEC;
+	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
+	    elf_getphdrnum(elf, &phnum) != 0)
+		goto out;
+	if (ehdr.e_type == ET_EXEC) {
+		*ret_is_exec_type = true;
+		*ret_bias = 0;
+		r = 0;
+		goto out;
+	}
+	if (ehdr.e_type != ET_DYN)
+		goto out;
+	for (size_t i = 0; i < phnum && i < SYM_PHDRS_MAX; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int) i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if ((ph.p_offset & ~(page - 1)) <= map_offset &&
+		    map_offset < ph.p_offset + ph.p_filesz) {
+			*ret_is_exec_type = false;
+			*ret_bias = map_start - (ph.p_vaddr - ph.p_offset + map_offset);
+			r = 0;
+			break;
+		}
+	}
+out:
+	elf_end(elf);
+	return r;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Open the file of module m as it is mapped: through /proc/PID/root when that is still the same
+ * file, else through /proc/PID/map_files (and m->is_deleted set). Returns an fd, or -errno. */
+static int open_module_file(struct symbolizer *s, struct module *m, char *ret_name, size_t size)
+{
+	char root_name[SYM_STRING_MAX + 64];
+	char map_name[128];
+	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int map_fd = -1;
+	struct stat st, map_st;
+
+	snprintf(root_name, sizeof(root_name), "/proc/%d/root%s", (int) s->pid, m->path);
+	snprintf(map_name, sizeof(map_name), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
+		 (int) s->pid, m->exec_start, m->exec_end);
+	if (!m->is_deleted) {
+		fd = open(root_name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_ino == m->inode && st.st_dev == m->dev) {
+			snprintf(ret_name, size, "%s", root_name);
+			return steal_fd(&fd);
+		}
+		/* Not the file the maps name: replaced, or a device number that differs (overlayfs,
+		 * btrfs subvolumes). The mapped file itself decides; when we may not open it (no
+		 * CAP_SYS_ADMIN) the inode number alone does: a replaced file cannot have the inode
+		 * of the old one, which stays allocated while it is mapped. */
+		map_fd = open(map_name, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (map_fd >= 0 ? fstat(map_fd, &map_st) == 0 && same_file(&st, &map_st)
+				 : st.st_ino == m->inode)) {
+			snprintf(ret_name, size, "%s", root_name);
+			return steal_fd(&fd);
+		}
+		m->is_deleted = true;
+		if (map_fd < 0)
+			return -ENOENT;
+		snprintf(ret_name, size, "%s", map_name);
+		return steal_fd(&map_fd);
+	}
+	map_fd = open(map_name, O_RDONLY | O_CLOEXEC);
+	if (map_fd < 0)
+		return -errno;
+	snprintf(ret_name, size, "%s", map_name);
+	return steal_fd(&map_fd);
+}
+
+/* Open and report a new module to libdwfl; m->dwmod stays NULL when that is not possible. */
+static void report_new_module(struct symbolizer *s, struct module *m)
+{
+	char name[SYM_STRING_MAX + 64];
+	_cleanup_close_ int fd = -1;
+	bool is_exec_type = false;
+	uint64_t bias = 0;
+
+	m->dwmod = NULL;
+	fd = open_module_file(s, m, name, sizeof(name));
+	if (fd < 0 || !s->dwfl)
+		return;
+	if (elf_load_bias(fd, m->exec_start, m->exec_offset, &is_exec_type, &bias) < 0)
+		return;
+	/* ET_DYN: bias is where p_vaddr 0 lies (add_p_vaddr); ET_EXEC ignores it. */
+	m->dwmod = dwfl_report_elf(s->dwfl, m->path, name, fd, bias, true);
+	if (m->dwmod)
+		(void) steal_fd(&fd); /* consumed by libdwfl */
+}
+
+/* Whether the new module n describes the same mapping of the same file as old module o. */
+static bool module_same(const struct module *o, const struct module *n)
+{
+	return o->map_path == n->map_path && o->inode == n->inode && o->dev == n->dev &&
+	       o->lo == n->lo && o->hi == n->hi && o->exec_start == n->exec_start &&
+	       o->exec_offset == n->exec_offset;
+}
+
+/* A run of consecutive mappings of one file, while the maps are parsed. */
+struct run {
+	struct module m;  /* map_path not set yet */
+	const char *path; /* into the maps text */
+	size_t path_len;
+	bool has_exec;
+};
+
+/* Turn a finished run into a module when it is executable code of a file. Only these paths are
+ * interned: the target names its anonymous mappings and memfds as it likes. */
+static int add_run(struct symbolizer *s, struct module **mods, size_t *n, size_t *cap,
+		   struct run *run)
+{
+	static const char deleted[] = " (deleted)";
+	const size_t dlen = sizeof(deleted) - 1;
+	struct module *m;
+
+	if (!run->has_exec || !run->path || run->path[0] != '/')
+		return 0;
+	if (*n >= SYM_MODULES_MAX) {
+		s->stats.modules_dropped++;
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct module *nm = realloc(*mods, ncap * sizeof(*nm));
+
+		if (!nm)
+			return -ENOMEM;
+		*mods = nm;
+		*cap = ncap;
+	}
+	m = &(*mods)[*n];
+	*m = run->m;
+	m->map_path = intern_len(s, run->path, run->path_len);
+	if (!m->map_path)
+		return 0; /* over the string cap: an unknown module */
+	m->path = m->map_path;
+	if (run->path_len > dlen && memcmp(run->path + run->path_len - dlen, deleted, dlen) == 0) {
+		m->is_deleted = true;
+		m->path = intern_len(s, run->path, run->path_len - dlen);
+		if (!m->path)
+			m->path = m->map_path;
+	}
+	(*n)++;
+	return 0;
+}
+
+/* Parse the maps text into candidate modules (not yet opened), sorted by address. */
+static int parse_modules(struct symbolizer *s, const char *text, struct module **ret_mods,
+			 size_t *ret_n)
+{
+	_cleanup_free_ struct module *mods = NULL;
+	size_t n = 0, cap = 0;
+	const char *cursor = text;
+	struct run run = {0};
+	bool has_run = false;
+	struct map_line ml;
+	int r;
+
+	while ((r = next_map_line(&cursor, &ml)) != 0) {
+		dev_t dev;
+
+		if (r < 0)
+			continue; /* skip a line we do not understand, keep the rest */
+		dev = makedev(ml.major, ml.minor);
+		if (has_run && ml.path && run.path && ml.path_len == run.path_len &&
+		    memcmp(ml.path, run.path, ml.path_len) == 0 && ml.inode == run.m.inode &&
+		    dev == run.m.dev && ml.start >= run.m.hi) {
+			run.m.hi = ml.end;
+		} else {
+			if (has_run && add_run(s, &mods, &n, &cap, &run) < 0)
+				return -ENOMEM;
+			run = (struct run){
+			    .m = {.lo = ml.start, .hi = ml.end, .inode = ml.inode, .dev = dev},
+			    .path = ml.path,
+			    .path_len = ml.path_len};
+			has_run = true;
+		}
+		if (ml.perms[2] == 'x' && !run.has_exec) {
+			run.has_exec = true;
+			run.m.exec_start = ml.start;
+			run.m.exec_end = ml.end;
+			run.m.exec_offset = ml.offset;
+		}
+	}
+	if (has_run && add_run(s, &mods, &n, &cap, &run) < 0)
+		return -ENOMEM;
+	*ret_mods = steal_ptr(&mods);
+	*ret_n = n;
+	return 0;
+}
+
+/* (Re)read the maps and bring the module table and libdwfl up to date. Modules that did not change
+ * keep their libdwfl state; when one went away the cache is dropped (its addresses may be reused).
+ * When the maps cannot be read the known modules are kept (a target that exited still symbolizes).
+ * Returns 0 or -errno. */
+static int load_modules(struct symbolizer *s)
+{
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ struct module *mods = NULL;
+	size_t n = 0, kept = 0;
+	int r;
+
+	s->last_read_ns = now_ns();
+	s->stats.maps_reads++;
+	r = read_maps(s, &text);
+	if (r < 0)
+		return r;
+	r = parse_modules(s, text, &mods, &n);
+	if (r < 0)
+		return r;
+
+	if (s->dwfl)
+		dwfl_report_begin(s->dwfl);
+	for (size_t i = 0; i < n; i++) {
+		struct module *m = &mods[i];
+		struct module *old = NULL;
+
+		for (size_t j = 0; j < s->n_modules && !old; j++) {
+			if (module_same(&s->modules[j], m))
+				old = &s->modules[j];
+		}
+		if (old) {
+			Dwarf_Addr start, end;
+			const char *name;
+
+			*m = *old;
+			kept++;
+			if (!m->dwmod || !s->dwfl)
+				continue;
+			name = dwfl_module_info(old->dwmod, NULL, &start, &end, NULL, NULL, NULL,
+						NULL);
+			m->dwmod = name ? dwfl_report_module(s->dwfl, name, start, end) : NULL;
+			continue;
+		}
+		report_new_module(s, m);
+	}
+	if (s->dwfl && dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
+		/* libdwfl is unusable: keep the modules, without their files. */
+		for (size_t i = 0; i < n; i++)
+			mods[i].dwmod = NULL;
+	}
+
+	if (kept != s->n_modules || kept != n)
+		s->gen++;
+	if (kept != s->n_modules)
+		cache_clear(s);
+	free(s->modules);
+	s->modules = steal_ptr(&mods);
+	s->n_modules = n;
+	return 0;
+}
+
+static struct module *find_module(struct symbolizer *s, uint64_t addr)
+{
+	size_t lo = 0, hi = s->n_modules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct module *m = &s->modules[mid];
+
+		if (addr < m->lo)
+			hi = mid;
+		else if (addr >= m->hi)
+			lo = mid + 1;
+		else
+			return m;
+	}
+	return NULL;
+}
+
+static const char *module_build_id(struct symbolizer *s, struct module *m)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	Dwarf_Addr bias;
+	char buf[SYM_BUILD_ID_MAX * 2 + 1];
+	int len;
+
+	if (m->has_build_id_read || !m->dwmod)
+		return m->build_id;
+	m->has_build_id_read = true;
+	(void) dwfl_module_getelf(m->dwmod, &bias);
+	len = dwfl_module_build_id(m->dwmod, &bits, &vaddr);
+	if (len <= 0)
+		return NULL;
+	if (len > SYM_BUILD_ID_MAX)
+		len = SYM_BUILD_ID_MAX;
+	for (int i = 0; i < len; i++) {
+		buf[2 * i] = hex[bits[i] >> 4];
+		buf[2 * i + 1] = hex[bits[i] & 0xf];
+	}
+	buf[2 * len] = '\0';
+	m->build_id = intern_len(s, buf, 2 * (size_t) len);
+	return m->build_id;
+}
+
+/* ---- DWARF ----------------------------------------------------------------------------------- */
+
+static bool is_function_tag(int tag)
+{
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+/* The linkage name of a function DIE (following abstract_origin and specification), or NULL. */
+static const char *die_linkage_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+
+	if (!name)
+		name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	return name;
+}
+
+/* The interned name of a function DIE, or NULL: a C++ linkage name demangled (qualified, with
+ * template arguments), else the plain name (a C linkage name is only an asm label, e.g. glibc's
+ * __GI___libc_malloc for __libc_malloc), else whatever linkage name there is. */
+static const char *die_function_name(struct symbolizer *s, Dwarf_Die *die)
+{
+	const char *linkage = die_linkage_name(die);
+	const char *name;
+
+	if (linkage && linkage[0] == '_' && linkage[1] == 'Z')
+		return intern_symbol(s, linkage);
+	name = dwarf_diename(die);
+	return intern_symbol(s, name ? name : linkage);
+}
+
+/* The call site of an inlined_subroutine DIE: file and line in its own CU. */
+static void die_call_site(struct symbolizer *s, Dwarf_Die *die, struct sym_frame *f)
+{
+	Dwarf_Attribute attr;
+	Dwarf_Word file_idx, line;
+	Dwarf_Die cu_mem, *cu = dwarf_diecu(die, &cu_mem, NULL, NULL);
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	if (dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &line) == 0 &&
+	    line <= INT32_MAX)
+		f->line = (int) line;
+	if (cu && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &file_idx) == 0 &&
+	    dwarf_getsrcfiles(cu, &files, &nfiles) == 0 && file_idx < nfiles)
+		f->file = intern(s, dwarf_filesrc(files, file_idx, NULL, NULL));
+}
+
+/* Fill frames from the function-like DIE innermost at the pc outwards, as eu-stack -i does: the
+ * first frame at the pc itself (file:line set by the caller), each further one at the call site
+ * of the inlined instance inside it, up to and including the real function (subprogram). Returns
+ * the number of frames (>= 1). */
+static size_t inline_chain(struct symbolizer *s, Dwarf_Die *die, const struct sym_frame *tmpl,
+			   struct sym_frame *frames, bool *ret_has_linkage_name)
+{
+	Dwarf_Die *chain = NULL;
+	int nchain = dwarf_getscopes_die(die, &chain);
+	Dwarf_Die *last;
+	size_t n = 1;
+
+	frames[0] = *tmpl;
+	frames[0].function = die_function_name(s, die);
+	frames[0].is_inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
+	*ret_has_linkage_name = die_linkage_name(die) != NULL;
+	if (nchain <= 0 || !frames[0].is_inlined) {
+		free(chain);
+		return 1;
+	}
+	last = &chain[0];
+	for (int i = 1; i < nchain && i < SYM_SCOPES_MAX && n < SYM_INLINE_MAX; i++) {
+		Dwarf_Die *scope = &chain[i];
+		int tag = dwarf_tag(scope);
+
+		if (!is_function_tag(tag))
+			continue;
+		frames[n] = *tmpl;
+		frames[n].function = die_function_name(s, scope);
+		frames[n].is_inlined = tag == DW_TAG_inlined_subroutine;
+		die_call_site(s, last, &frames[n]);
+		*ret_has_linkage_name = die_linkage_name(scope) != NULL;
+		n++;
+		if (!frames[n - 1].is_inlined)
+			break;
+		last = scope;
+	}
+	free(chain);
+	return n;
+}
+
+/* Symbolize addr (the pc, minus one for a return address) inside module m. */
+static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64_t addr,
+				  struct sym_frame *frames)
+{
+	struct sym_frame tmpl = {.module = m->path,
+				 .build_id = module_build_id(s, m),
+				 .is_module_deleted = m->is_deleted};
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cudie;
+	Dwfl_Line *line;
+	const char *sym;
+	GElf_Off sym_off;
+	GElf_Sym sym_mem;
+	bool has_linkage_name = false;
+	size_t n = 0;
+
+	if (!m->dwmod) {
+		frames[0] = tmpl;
+		return 1;
+	}
+	cudie = dwfl_module_addrdie(m->dwmod, addr, &bias);
+	if (cudie) {
+		Dwarf_Die *scopes = NULL;
+		int nscopes = dwarf_getscopes(cudie, addr - bias, &scopes);
+
+		for (int i = 0; i < nscopes && i < SYM_SCOPES_MAX; i++) {
+			if (is_function_tag(dwarf_tag(&scopes[i]))) {
+				n = inline_chain(s, &scopes[i], &tmpl, frames, &has_linkage_name);
+				break;
+			}
+		}
+		free(scopes);
+	}
+	if (n == 0) {
+		frames[0] = tmpl;
+		n = 1;
+	}
+	line = dwfl_module_getsrc(m->dwmod, addr);
+	if (line) {
+		int lineno = 0;
+		const char *file = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+
+		frames[0].file = intern(s, file);
+		frames[0].line = file && lineno > 0 ? lineno : 0;
+	}
+
+	/* The real function: the symbol table knows it when DWARF does not, and has the mangled
+	 * (qualified) name of a C++ function whose DIE carries only a plain name. */
+	sym = dwfl_module_addrinfo(m->dwmod, addr, &sym_off, &sym_mem, NULL, NULL, NULL);
+	if (sym && !frames[n - 1].is_inlined &&
+	    (!frames[n - 1].function || (sym[0] == '_' && sym[1] == 'Z' && !has_linkage_name)))
+		frames[n - 1].function = intern_symbol(s, sym);
+	return n;
+}
+
+/* ---- the symbolizer -------------------------------------------------------------------------- */
+
+/* The libdwfl search path: ours first, then the standard one, then the target's own. Entries of
+ * LEAKMOND_DEBUGINFO_PATH that are not absolute are ignored (libdwfl reads relative entries
+ * relative to each binary, and +/- as flags). */
+static char *debuginfo_path_new(pid_t pid)
+{
+	const char *env = getenv("LEAKMOND_DEBUGINFO_PATH");
+	char root[64];
+	struct stat st_root, st_ours;
+	size_t env_len = env ? strnlen(env, SYM_DEBUGINFO_PATH_MAX) : 0;
+	size_t cap = env_len + 256;
+	char *path = malloc(cap);
+	size_t len = 0;
+
+	if (!path)
+		return NULL;
+	/* Empty and relative entries: next to the binary and in its .debug subdirectory. */
+	len += (size_t) snprintf(path, cap, ":.debug");
+	for (size_t i = 0; i < env_len;) {
+		size_t j = i;
+
+		while (j < env_len && env[j] != ':')
+			j++;
+		if (env[i] == '/') {
+			path[len++] = ':';
+			memcpy(path + len, env + i, j - i);
+			len += j - i;
+		}
+		i = j + 1;
+	}
+	len += (size_t) snprintf(path + len, cap - len, ":/usr/lib/debug");
+	snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
+	if (stat(root, &st_root) == 0 && stat("/", &st_ours) == 0 && !same_file(&st_root, &st_ours))
+		snprintf(path + len, cap - len, ":/proc/%d/root/usr/lib/debug", (int) pid);
+	else
+		path[len] = '\0';
+	return path;
+}
+
+struct symbolizer *symbolizer_new(pid_t pid)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	(void) elf_version(EV_CURRENT);
+	s->debuginfo_path = debuginfo_path_new(pid);
+	if (!s->debuginfo_path)
+		return symbolizer_free(s);
+	s->callbacks = (Dwfl_Callbacks){.find_elf = find_elf_none,
+					.find_debuginfo = dwfl_standard_find_debuginfo,
+					.debuginfo_path = &s->debuginfo_path};
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl)
+		return symbolizer_free(s);
+	if (pid > 0 && load_modules(s) == -ENOMEM)
+		return symbolizer_free(s);
+	return s;
+}
+
+struct symbolizer *symbolizer_free(struct symbolizer *s)
+{
+	if (!s)
+		return NULL;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	free(s->modules);
+	cache_clear(s);
+	strpool_done(&s->strings);
+	free(s->debuginfo_path);
+	free(s);
+	return NULL;
+}
+
+void symbolizer_reset(struct symbolizer *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl)
+		dwfl_end(s->dwfl);
+	s->dwfl = dwfl_begin(&s->callbacks);
+	free(s->modules);
+	s->modules = NULL;
+	s->n_modules = 0;
+	cache_clear(s);
+	s->gen++;
+	if (s->pid > 0)
+		(void) load_modules(s);
+}
+
+/* Symbolize without the cache. *ret_is_known says whether the pc was in a known module. */
+static size_t resolve(struct symbolizer *s, uint64_t pc, bool is_return_address, bool may_reread,
+		      struct sym_frame *frames, bool *ret_is_known)
+{
+	uint64_t addr = is_return_address && pc > 0 ? pc - 1 : pc;
+	struct module *m = find_module(s, addr);
+
+	if (!m && may_reread && s->pid > 0 && load_modules(s) == 0)
+		m = find_module(s, addr);
+	*ret_is_known = m != NULL;
+	if (!m) {
+		frames[0] = (struct sym_frame){0};
+		return 1;
+	}
+	return symbolize_in_module(s, m, addr, frames);
+}
+
+int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
+		      struct sym_frame *ret_frames, size_t max)
+{
+	struct sym_frame frames[SYM_INLINE_MAX];
+	const struct sym_frame *src = frames;
+	struct cache_slot *slot;
+	bool is_known = false;
+	size_t n;
+
+	if (!s || !ret_frames || max == 0)
+		return -EINVAL;
+	slot = cache_find(s, pc, is_return_address);
+	if (slot &&
+	    (slot->n > 0 || (slot->gen == s->gen && now_ns() - s->last_read_ns < SYM_REREAD_NS))) {
+		s->stats.cache_hits++;
+		if (slot->n > 0) {
+			src = &s->frames[slot->frame_idx];
+			n = slot->n;
+		} else {
+			frames[0] = (struct sym_frame){0};
+			n = 1;
+		}
+	} else {
+		/* A cached unknown pc only re-reads the maps when they were not read lately. */
+		bool may_reread = !slot || now_ns() - s->last_read_ns >= SYM_REREAD_NS;
+
+		n = resolve(s, pc, is_return_address, may_reread, frames, &is_known);
+		cache_store(s, pc, is_return_address, frames, is_known ? n : 0);
+	}
+	s->stats.lookups++;
+	if (n > max)
+		n = max;
+	for (size_t i = 0; i < n; i++) {
+		ret_frames[i] = src[i];
+		ret_frames[i].pc = pc;
+	}
+	return (int) n;
+}
+
+void symbolizer_get_stats(const struct symbolizer *s, struct sym_stats *ret)
+{
+	if (!s) {
+		*ret = (struct sym_stats){0};
+		return;
+	}
+	*ret = s->stats;
+	ret->modules = (unsigned) s->n_modules;
+	ret->modules_deleted = 0;
+	for (size_t i = 0; i < s->n_modules; i++)
+		ret->modules_deleted += s->modules[i].is_deleted;
+}
