@@ -53,7 +53,7 @@ struct shadow_frame {
 	uint64_t arg[3];
 	uint32_t time_ms;
 	uint32_t stack_id;
-	enum hook_fn fn;
+	enum alloc_fn fn;
 };
 
 struct tthread {
@@ -502,8 +502,8 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 	is_nested = t->n_frames > 0;
 	if (is_nested) {
 		p->nested++;
-	} else if (site->fn == HOOK_FREE) {
-		struct alloc_event ev = { .fn = HOOK_FREE, .arg = { regs->rdi } };
+	} else if (site->fn == ALLOC_FREE) {
+		struct alloc_event ev = { .fn = ALLOC_FREE, .arg = { regs->rdi } };
 
 		events_apply(p->live, &p->calls, &ev);
 	} else if (t->n_frames < SHADOW_MAX) {
@@ -564,7 +564,7 @@ static void on_return(struct tthread *t, struct user_regs_struct *regs)
 	ev.result = regs->rax;
 	ev.time_ms = f.time_ms;
 	ev.stack_id = f.stack_id;
-	if (f.fn == HOOK_POSIX_MEMALIGN && regs->rax == 0)
+	if (f.fn == ALLOC_POSIX_MEMALIGN && regs->rax == 0)
 		(void)inject_read(p->mem_fd, f.arg[0], &ev.out_ptr, sizeof(ev.out_ptr));
 	events_apply(p->live, &p->calls, &ev);
 	regs->rip = f.ret;

@@ -17,7 +17,7 @@
 #include "heap/live.h"
 
 struct alloc_event {
-	enum hook_fn fn;
+	enum alloc_fn fn;
 	uint64_t arg[3];  /* the call's integer arguments, in order */
 	uint64_t result;  /* rax at return; for posix_memalign: its return code */
 	uint64_t out_ptr; /* posix_memalign: the pointer stored through memptr (when result is 0) */
@@ -32,7 +32,7 @@ struct event_counts {
 };
 
 /* True for the functions whose result matters (everything but free). */
-bool events_needs_return(enum hook_fn fn);
+bool events_needs_return(enum alloc_fn fn);
 
 /* Apply one completed call. free() is applied at entry (its result does not matter). */
 void events_apply(struct live_table *t, struct event_counts *c, const struct alloc_event *ev);

@@ -20,7 +20,7 @@ struct live_slot {
 };
 
 _Static_assert(sizeof(struct live_slot) == 24, "live_slot must stay 24 bytes");
-_Static_assert(LIVE_KIND_MAX <= 256, "kind is stored in 8 bits");
+_Static_assert(ALLOC_FN_MAX <= 256, "kind is stored in 8 bits");
 
 struct live_table {
 	struct live_slot *slots;
@@ -63,7 +63,7 @@ static void slot_to_block(const struct live_slot *s, struct live_block *ret)
 {
 	ret->addr = s->addr;
 	ret->size = s->size_kind & LIVE_SIZE_MAX;
-	ret->kind = (enum live_kind)((s->size_kind >> KIND_SHIFT) & 0xff);
+	ret->kind = (enum alloc_fn)((s->size_kind >> KIND_SHIFT) & 0xff);
 	ret->time_ms = s->time_ms;
 	ret->stack_id = s->stack_id;
 }
@@ -185,7 +185,7 @@ int live_insert_or_replace(struct live_table *t, const struct live_block *b,
 	uint64_t size = is_clamped ? LIVE_SIZE_MAX : b->size;
 	size_t i, d = 0;
 
-	if (!b->addr || (unsigned) b->kind >= LIVE_KIND_MAX)
+	if (!b->addr || (unsigned) b->kind >= ALLOC_FN_MAX)
 		return -EINVAL;
 
 	s.addr = b->addr;
@@ -320,7 +320,7 @@ int live_verify(const struct live_table *t, size_t *ret_max_probe)
 			empty++;
 			continue;
 		}
-		if ((s->size_kind >> KIND_SHIFT) >= LIVE_KIND_MAX)
+		if ((s->size_kind >> KIND_SHIFT) >= ALLOC_FN_MAX)
 			return -EUCLEAN;
 		n++;
 		bytes += slot_size(s);

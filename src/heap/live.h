@@ -31,20 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The allocator entry point that returned a block. Stored in 8 bits. */
-enum live_kind {
-	LIVE_MALLOC,
-	LIVE_CALLOC,
-	LIVE_REALLOC,
-	LIVE_MEMALIGN,
-	LIVE_POSIX_MEMALIGN,
-	LIVE_ALIGNED_ALLOC,
-	LIVE_VALLOC,
-	LIVE_PVALLOC,
-	LIVE_REALLOCARRAY,
-	LIVE_KIND_MAX
-};
+#include "heap/allocfn.h"
 
+/* The allocator entry point that returned a block. Stored in 8 bits. */
 /* Largest size stored exactly; larger sizes are stored as this value and counted as clamped. */
 #define LIVE_SIZE_MAX ((UINT64_C(1) << 48) - 1)
 
@@ -57,7 +46,7 @@ struct live_block {
 	uint64_t size;	  /* requested bytes; read back clamped to LIVE_SIZE_MAX */
 	uint32_t time_ms; /* allocation time, ms since the caller's epoch (wraps after 49.7 days) */
 	uint32_t stack_id; /* the caller's stack table id, opaque here */
-	enum live_kind kind;
+	enum alloc_fn kind;
 };
 
 struct live_stats {
@@ -85,7 +74,7 @@ struct live_table *live_free(struct live_table *t);
  *	0	stored as a new block,
  *	1	stored, replacing a block at the same address: the old block counts as implicitly
  *		freed (stats.replaced) and its bytes leave live_bytes,
- *	-EINVAL	b->addr is 0 or b->kind is not a valid enum live_kind (nothing counted),
+ *	-EINVAL	b->addr is 0 or b->kind is not a valid enum alloc_fn (nothing counted),
  *	-ENOSPC	the table already holds max_blocks blocks (counted in stats.dropped),
  *	-ENOMEM	the table had to double, could not, and has one empty slot left (counted in
  *		stats.dropped; while slots remain, a failed doubling just raises the load).

@@ -42,19 +42,6 @@
 #define HOST_MACHINE EM_NONE
 #endif
 
-static const char *const fn_names[HOOK_FN_MAX] = {
-	[HOOK_MALLOC] = "malloc",
-	[HOOK_CALLOC] = "calloc",
-	[HOOK_REALLOC] = "realloc",
-	[HOOK_REALLOCARRAY] = "reallocarray",
-	[HOOK_FREE] = "free",
-	[HOOK_POSIX_MEMALIGN] = "posix_memalign",
-	[HOOK_ALIGNED_ALLOC] = "aligned_alloc",
-	[HOOK_MEMALIGN] = "memalign",
-	[HOOK_VALLOC] = "valloc",
-	[HOOK_PVALLOC] = "pvalloc",
-};
-
 /* One mapped instance of a file, from /proc/PID/maps. */
 struct object {
 	const char *path; /* borrowed from the maps text, without " (deleted)"; not terminated */
@@ -92,20 +79,13 @@ struct elf_file {
 	int dynamic; /* index of PT_DYNAMIC in phdrs, or -1 */
 };
 
-const char *hook_fn_name(enum hook_fn fn)
+enum alloc_fn hooks_canonical(const struct hook_set *set, enum alloc_fn fn)
 {
-	if ((unsigned)fn >= HOOK_FN_MAX)
-		return NULL;
-	return fn_names[fn];
-}
-
-enum hook_fn hooks_canonical(const struct hook_set *set, enum hook_fn fn)
-{
-	if ((unsigned)fn >= HOOK_FN_MAX || set->addr[fn] == 0)
+	if ((unsigned)fn >= ALLOC_FN_MAX || set->addr[fn] == 0)
 		return fn;
 	for (int i = 0; i < (int)fn; i++)
 		if (set->addr[i] == set->addr[fn])
-			return (enum hook_fn)i;
+			return (enum alloc_fn)i;
 	return fn;
 }
 
@@ -496,14 +476,14 @@ static bool sym_is_candidate(const GElf_Sym *s, bool is_dynsym, bool *ret_is_loc
 /* Look the hooks not yet in has[] up in the symbol table of type sh_type (SHT_DYNSYM: only the
  * default version of a versioned symbol, per .gnu.version; SHT_SYMTAB: a global or weak definition
  * before a local one). Returns 0 or -EBADMSG. */
-static int find_syms(Elf *elf, GElf_Word sh_type, GElf_Sym found[HOOK_FN_MAX],
-		     bool has[HOOK_FN_MAX])
+static int find_syms(Elf *elf, GElf_Word sh_type, GElf_Sym found[ALLOC_FN_MAX],
+		     bool has[ALLOC_FN_MAX])
 {
 	Elf_Scn *scn = NULL, *sym_scn = NULL, *ver_scn = NULL;
 	Elf_Data *data, *ver_data = NULL;
 	GElf_Shdr sh, str_sh;
-	GElf_Sym local[HOOK_FN_MAX];
-	bool has_local[HOOK_FN_MAX] = { false }, is_local_ambiguous[HOOK_FN_MAX] = { false };
+	GElf_Sym local[ALLOC_FN_MAX];
+	bool has_local[ALLOC_FN_MAX] = { false }, is_local_ambiguous[ALLOC_FN_MAX] = { false };
 	size_t shnum, ent, count;
 
 	if (elf_getshdrnum(elf, &shnum) != 0)
@@ -564,10 +544,10 @@ static int find_syms(Elf *elf, GElf_Word sh_type, GElf_Sym found[HOOK_FN_MAX],
 		name = elf_strptr(elf, sh.sh_link, s.st_name);
 		if (!name)
 			continue;
-		for (fn = 0; fn < HOOK_FN_MAX; fn++)
-			if (!has[fn] && strcmp(name, fn_names[fn]) == 0)
+		for (fn = 0; fn < ALLOC_FN_MAX; fn++)
+			if (!has[fn] && strcmp(name, alloc_fn_name(fn)) == 0)
 				break;
-		if (fn == HOOK_FN_MAX)
+		if (fn == ALLOC_FN_MAX)
 			continue;
 		if (ver_data) {
 			GElf_Versym v;
@@ -588,7 +568,7 @@ static int find_syms(Elf *elf, GElf_Word sh_type, GElf_Sym found[HOOK_FN_MAX],
 		found[fn] = s;
 		has[fn] = true;
 	}
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
 		if (!has[fn] && has_local[fn] && !is_local_ambiguous[fn]) {
 			found[fn] = local[fn];
 			has[fn] = true;
@@ -597,13 +577,13 @@ static int find_syms(Elf *elf, GElf_Word sh_type, GElf_Sym found[HOOK_FN_MAX],
 	return 0;
 }
 
-int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[HOOK_FN_MAX])
+int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[ALLOC_FN_MAX])
 {
-	GElf_Sym found[HOOK_FN_MAX];
-	bool has[HOOK_FN_MAX] = { false };
+	GElf_Sym found[ALLOC_FN_MAX];
+	bool has[ALLOC_FN_MAX] = { false };
 	int r, n = 0;
 
-	memset(ret, 0, sizeof(*ret) * HOOK_FN_MAX);
+	memset(ret, 0, sizeof(*ret) * ALLOC_FN_MAX);
 	if (elf_kind(elf) != ELF_K_ELF)
 		return -EBADMSG;
 	/* a static executable defines the allocator in .symtab; .dynsym is what the linker binds */
@@ -615,7 +595,7 @@ int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[HOOK_FN_
 	r = find_syms(elf, SHT_DYNSYM, found, has);
 	if (r < 0)
 		return r;
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
 		if (!has[fn])
 			continue;
 		ret[fn].is_found = true;
@@ -629,9 +609,9 @@ int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[HOOK_FN_
 /* Take the hooks object o defines and that are still undecided. Returns 0, -ENOEXEC if o is not
  * an ELF file we read, other -errno. */
 static int object_resolve(struct resolver *rs, struct object *o, bool is_exe,
-			  bool decided[HOOK_FN_MAX], struct hook_set *ret)
+			  bool decided[ALLOC_FN_MAX], struct hook_set *ret)
 {
-	struct hook_sym syms[HOOK_FN_MAX];
+	struct hook_sym syms[ALLOC_FN_MAX];
 	struct elf_file f;
 	uint64_t bias;
 	int r;
@@ -650,7 +630,7 @@ static int object_resolve(struct resolver *rs, struct object *o, bool is_exe,
 	if (r < 0)
 		goto out;
 
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
 		uint64_t addr;
 
 		if (decided[fn] || !syms[fn].is_found)
@@ -705,14 +685,14 @@ static bool is_gone(int dfd)
 static void hook_set_reset(struct hook_set *ret)
 {
 	memset(ret, 0, sizeof(*ret));
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++)
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++)
 		ret->module_of[fn] = -1;
 }
 
 static int resolve(struct resolver *rs, struct hook_set *ret)
 {
 	_cleanup_free_ char *maps = NULL;
-	bool decided[HOOK_FN_MAX] = { false };
+	bool decided[ALLOC_FN_MAX] = { false };
 	struct object *exe = NULL;
 	struct elf_file f;
 	uint64_t exe_bias;
@@ -755,7 +735,7 @@ static int resolve(struct resolver *rs, struct hook_set *ret)
 		struct object *o = &rs->objs[rs->order[i]];
 		bool is_all = true;
 
-		for (int fn = 0; fn < HOOK_FN_MAX; fn++)
+		for (int fn = 0; fn < ALLOC_FN_MAX; fn++)
 			is_all = is_all && decided[fn];
 		if (is_all)
 			break;
@@ -768,7 +748,7 @@ static int resolve(struct resolver *rs, struct hook_set *ret)
 		if (r < 0)
 			return r;
 	}
-	return ret->addr[HOOK_MALLOC] ? 0 : -ENOENT;
+	return ret->addr[ALLOC_MALLOC] ? 0 : -ENOENT;
 }
 
 int hooks_resolve(pid_t pid, struct hook_set *ret)

@@ -29,19 +29,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum hook_fn {
-	HOOK_MALLOC,
-	HOOK_CALLOC,
-	HOOK_REALLOC,
-	HOOK_REALLOCARRAY,
-	HOOK_FREE,
-	HOOK_POSIX_MEMALIGN,
-	HOOK_ALIGNED_ALLOC,
-	HOOK_MEMALIGN,
-	HOOK_VALLOC,
-	HOOK_PVALLOC,
-	HOOK_FN_MAX
-};
+#include "heap/allocfn.h"
 
 #define HOOKS_MODULES_MAX 8
 #define HOOKS_PATH_MAX 4096
@@ -55,8 +43,8 @@ struct hook_module {
 };
 
 struct hook_set {
-	uint64_t addr[HOOK_FN_MAX]; /* 0 when not found */
-	int module_of[HOOK_FN_MAX]; /* index into modules[] or -1 */
+	uint64_t addr[ALLOC_FN_MAX]; /* 0 when not found */
+	int module_of[ALLOC_FN_MAX]; /* index into modules[] or -1 */
 	struct hook_module modules[HOOKS_MODULES_MAX]; /* modules that provided at least one hook */
 	size_t n_modules;
 
@@ -69,9 +57,6 @@ struct hook_set {
 	/* True when the order came from the dynamic linker's link map, false for the fallback. */
 	bool has_link_map;
 };
-
-/* The C name of fn ("malloc", ...), or NULL when fn is out of range. Static storage. */
-const char *hook_fn_name(enum hook_fn fn);
 
 /* Resolve the allocator of process pid (stopped or running). Fills *ret (all of it, also on
  * failure, to "nothing found"). Several hook_fns may share one address (glibc's memalign is its
@@ -117,11 +102,11 @@ struct hook_sym {
  * visibility, else a local one when it is unique (static glibc's malloc is hidden, and local in a
  * static-pie). Every index and size libelf returns is checked. Returns the number of hooks found
  * (ret[] filled, the rest zeroed), or -EBADMSG for a malformed symbol table. */
-int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[HOOK_FN_MAX]);
+int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[ALLOC_FN_MAX]);
 
 /* Pure: the lowest-numbered hook_fn whose address equals that of fn (fn itself when no other
  * shares it, or when fn is not found). Place one breakpoint per canonical hook; a hit at a shared
  * address stands for all of them. */
-enum hook_fn hooks_canonical(const struct hook_set *set, enum hook_fn fn);
+enum alloc_fn hooks_canonical(const struct hook_set *set, enum alloc_fn fn);
 
 #endif

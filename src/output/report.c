@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "heap/allocfn.h"
 #include "output/report.h"
 #include "base/units.h"
 #include "base/util.h"
@@ -102,14 +103,6 @@ json_object *report_frames(const struct sym_frame *frames, size_t n)
 	return arr;
 }
 
-static const char *const allocator_names[] = {
-	[LIVE_MALLOC] = "malloc",	      [LIVE_CALLOC] = "calloc",
-	[LIVE_REALLOC] = "realloc",	      [LIVE_MEMALIGN] = "memalign",
-	[LIVE_POSIX_MEMALIGN] = "posix_memalign", [LIVE_ALIGNED_ALLOC] = "aligned_alloc",
-	[LIVE_VALLOC] = "valloc",	      [LIVE_PVALLOC] = "pvalloc",
-	[LIVE_REALLOCARRAY] = "reallocarray",
-};
-
 static json_object *build_site(const struct site_report *r, bool with_verdict)
 {
 	json_object *o = json_object_new_object();
@@ -121,8 +114,8 @@ static json_object *build_site(const struct site_report *r, bool with_verdict)
 							     r->view.verdict == SITE_LEAK ? "leak"
 										    : "suspect"));
 	json_object_object_add(o, "allocator",
-			       json_object_new_string(r->view.kind < LIVE_KIND_MAX
-							      ? allocator_names[r->view.kind]
+			       json_object_new_string(alloc_fn_name(r->view.kind)
+							      ? alloc_fn_name(r->view.kind)
 							      : "malloc"));
 	json_object_object_add(o, "live_bytes", json_object_new_uint64(r->view.live_bytes));
 	json_object_object_add(o, "live_blocks", json_object_new_uint64(r->view.live_blocks));

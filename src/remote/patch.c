@@ -18,7 +18,7 @@
 
 static bool is_near(const struct hook_set *hooks, uint64_t page)
 {
-	for (int i = 0; i < HOOK_FN_MAX; i++) {
+	for (int i = 0; i < ALLOC_FN_MAX; i++) {
 		uint64_t a = hooks->addr[i];
 
 		if (a && (a > page ? a - page : page - a) > NEAR_LIMIT)
@@ -34,7 +34,7 @@ static int map_scratch(pid_t tid, uint64_t insn, const struct hook_set *hooks, u
 	int64_t res = 0;
 	int r;
 
-	for (int i = 0; i < HOOK_FN_MAX; i++)
+	for (int i = 0; i < ALLOC_FN_MAX; i++)
 		if (hooks->addr[i] && hooks->addr[i] < lo)
 			lo = hooks->addr[i];
 	if (lo == UINT64_MAX)
@@ -79,26 +79,26 @@ int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, uint64_t syscall_
 
 	memset(ps, 0, sizeof(*ps));
 	*ret_pending_sig = 0;
-	if (!hooks->addr[HOOK_MALLOC] || !hooks->addr[HOOK_FREE])
+	if (!hooks->addr[ALLOC_MALLOC] || !hooks->addr[ALLOC_FREE])
 		return -ENOTSUP;
 	r = map_scratch(tid, syscall_insn, hooks, &scratch, ret_pending_sig);
 	if (r < 0)
 		return r;
 
 	memset(page, INT3, sizeof(page));
-	for (int i = 0; i < HOOK_FN_MAX; i++) {
+	for (int i = 0; i < ALLOC_FN_MAX; i++) {
 		struct patch_site *s = &ps->sites[ps->n_sites];
 		uint8_t code[32];
 
 		if (!hooks->addr[i] || patch_find(ps, hooks->addr[i]))
 			continue; /* aliases (memalign is aligned_alloc in glibc): one breakpoint */
-		s->fn = (enum hook_fn)i;
+		s->fn = (enum alloc_fn)i;
 		s->addr = hooks->addr[i];
 		s->copy_addr = scratch + PATCH_SLOT * (ps->n_sites + 1);
 		if (inject_read(mem_fd, s->addr, code, sizeof(code)) < 0 || code[0] == INT3 ||
 		    insn_relocate(code, sizeof(code), s->addr, s->copy_addr, &s->copy) < 0 ||
 		    s->copy.code_len > PATCH_SLOT) {
-			if (i == HOOK_MALLOC || i == HOOK_FREE) {
+			if (i == ALLOC_MALLOC || i == ALLOC_FREE) {
 				r = -ENOTSUP;
 				goto fail;
 			}

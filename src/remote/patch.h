@@ -21,7 +21,7 @@
 #define PATCH_SLOT 64 /* bytes per displaced copy in the scratch page */
 
 struct patch_site {
-	enum hook_fn fn;
+	enum alloc_fn fn;
 	uint64_t addr;	    /* the hooked function's entry */
 	uint8_t orig_byte;  /* the byte the int3 replaced */
 	uint64_t copy_addr; /* where its displaced copy runs */
@@ -31,7 +31,7 @@ struct patch_site {
 struct patch_set {
 	uint64_t scratch; /* address of the scratch page in the target, 0 when none */
 	uint64_t tramp;	  /* the return trampoline (an int3): a return lands at tramp + 1 */
-	struct patch_site sites[HOOK_FN_MAX];
+	struct patch_site sites[ALLOC_FN_MAX];
 	size_t n_sites;
 	bool is_armed; /* int3s are in place */
 };

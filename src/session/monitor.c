@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heap/allocfn.h"
 #include "output/alert.h"
 #include "base/log.h"
 #include "base/loop.h"
@@ -237,26 +238,6 @@ static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum trac
 #define REPORT_MAX_LEAKS 50
 
 
-/* Frames that are still the allocator as far as a user is concerned: C++ operator new, and
- * wrappers named like the allocator (ld.so's malloc calls libc's). */
-static bool is_allocator_frame(const struct sym_frame *f)
-{
-	static const char *const names[] = { "malloc",	       "calloc",	"realloc",
-					     "reallocarray",   "free",		"posix_memalign",
-					     "aligned_alloc", "memalign",	"valloc",
-					     "pvalloc",	       "__libc_malloc", "__libc_calloc",
-					     "__libc_realloc" };
-
-	if (!f->function)
-		return false;
-	if (strncmp(f->function, "operator new", 12) == 0)
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (strcmp(f->function, names[i]) == 0)
-			return true;
-	return false;
-}
-
 static void symbolize_site(struct target *t, const struct stack_table *stacks,
 			   struct site_report *r)
 {
@@ -273,7 +254,7 @@ static void symbolize_site(struct target *t, const struct stack_table *stacks,
 		r->n_frames += (size_t)n;
 	}
 	/* frames[0] is the allocator's caller */
-	while (r->n_frames > 1 && is_allocator_frame(&r->frames[0])) {
+	while (r->n_frames > 1 && alloc_fn_is_allocator_name(r->frames[0].function)) {
 		memmove(r->frames, r->frames + 1, (r->n_frames - 1) * sizeof(r->frames[0]));
 		r->n_frames--;
 	}

@@ -12,7 +12,7 @@
 struct site {
 	uint32_t stack_id;
 	bool is_used;
-	enum live_kind kind;
+	enum alloc_fn kind;
 	uint64_t bytes, blocks; /* latest sample */
 	uint32_t oldest_ms;
 	uint64_t reported_bytes;
@@ -29,7 +29,7 @@ struct site_tracker {
 		uint32_t stack_id;
 		uint64_t bytes, blocks;
 		uint32_t oldest_ms;
-		enum live_kind kind;
+		enum alloc_fn kind;
 		bool is_used;
 	} *agg;
 	size_t agg_slots;

@@ -27,7 +27,7 @@ enum site_verdict { SITE_NONE, SITE_SUSPECT, SITE_LEAK };
 
 struct site_view {
 	uint32_t stack_id;
-	enum live_kind kind;	 /* the allocator of its latest block */
+	enum alloc_fn kind;	 /* the allocator of its latest block */
 	uint64_t live_bytes, live_blocks;
 	double oldest_age_s;	 /* age of its oldest live block */
 	double growth_bytes_per_s; /* Sen's slope of live bytes over the whole window */

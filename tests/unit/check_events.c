@@ -22,7 +22,7 @@ static void teardown(void)
 	t = live_free(t);
 }
 
-static void call(enum hook_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t result)
+static void call(enum alloc_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t result)
 {
 	struct alloc_event ev = { .fn = fn, .arg = { a0, a1, a2 }, .result = result };
 
@@ -41,16 +41,16 @@ START_TEST(test_malloc_free)
 {
 	struct live_block b;
 
-	call(HOOK_MALLOC, 100, 0, 0, 0x1000);
-	call(HOOK_MALLOC, 50, 0, 0, 0); /* failed: nothing counted as a block */
+	call(ALLOC_MALLOC, 100, 0, 0, 0x1000);
+	call(ALLOC_MALLOC, 50, 0, 0, 0); /* failed: nothing counted as a block */
 	ck_assert_int_eq(live_lookup(t, 0x1000, &b), 0);
 	ck_assert_uint_eq(b.size, 100);
-	ck_assert_int_eq(b.kind, LIVE_MALLOC);
+	ck_assert_int_eq(b.kind, ALLOC_MALLOC);
 	ck_assert_uint_eq(stats().allocs, 1);
 	ck_assert_uint_eq(c.failed, 1);
-	call(HOOK_FREE, 0x1000, 0, 0, 0);
-	call(HOOK_FREE, 0, 0, 0, 0);
-	call(HOOK_FREE, 0x9999, 0, 0, 0); /* allocated before tracing */
+	call(ALLOC_FREE, 0x1000, 0, 0, 0);
+	call(ALLOC_FREE, 0, 0, 0, 0);
+	call(ALLOC_FREE, 0x9999, 0, 0, 0); /* allocated before tracing */
 	ck_assert_uint_eq(stats().frees, 1);
 	ck_assert_uint_eq(stats().unknown_frees, 1);
 	ck_assert_uint_eq(c.free_null, 1);
@@ -62,21 +62,21 @@ START_TEST(test_calloc_aligned)
 {
 	struct live_block b;
 
-	call(HOOK_CALLOC, 10, 24, 0, 0x2000);
+	call(ALLOC_CALLOC, 10, 24, 0, 0x2000);
 	ck_assert_int_eq(live_lookup(t, 0x2000, &b), 0);
 	ck_assert_uint_eq(b.size, 240);
-	ck_assert_int_eq(b.kind, LIVE_CALLOC);
-	call(HOOK_MEMALIGN, 64, 300, 0, 0x3000);
+	ck_assert_int_eq(b.kind, ALLOC_CALLOC);
+	call(ALLOC_MEMALIGN, 64, 300, 0, 0x3000);
 	ck_assert_int_eq(live_lookup(t, 0x3000, &b), 0);
 	ck_assert_uint_eq(b.size, 300);
-	call(HOOK_ALIGNED_ALLOC, 4096, 8192, 0, 0x4000);
+	call(ALLOC_ALIGNED_ALLOC, 4096, 8192, 0, 0x4000);
 	ck_assert_int_eq(live_lookup(t, 0x4000, &b), 0);
 	ck_assert_uint_eq(b.size, 8192);
-	call(HOOK_VALLOC, 10, 0, 0, 0x5000);
-	call(HOOK_PVALLOC, 10, 0, 0, 0x6000);
+	call(ALLOC_VALLOC, 10, 0, 0, 0x5000);
+	call(ALLOC_PVALLOC, 10, 0, 0, 0x6000);
 	ck_assert_uint_eq(stats().live_blocks, 5);
 	{
-		struct alloc_event ev = { .fn = HOOK_POSIX_MEMALIGN, .arg = { 0x7ff0, 32, 77 },
+		struct alloc_event ev = { .fn = ALLOC_POSIX_MEMALIGN, .arg = { 0x7ff0, 32, 77 },
 					  .result = 0, .out_ptr = 0x7000 };
 
 		events_apply(t, &c, &ev);
@@ -95,33 +95,33 @@ START_TEST(test_realloc)
 {
 	struct live_block b;
 
-	call(HOOK_REALLOC, 0, 64, 0, 0x1000); /* realloc(NULL, n): one allocation */
+	call(ALLOC_REALLOC, 0, 64, 0, 0x1000); /* realloc(NULL, n): one allocation */
 	ck_assert_uint_eq(stats().allocs, 1);
 	ck_assert_uint_eq(stats().frees, 0);
-	call(HOOK_REALLOC, 0x1000, 128, 0, 0x1000); /* in place: one of each */
+	call(ALLOC_REALLOC, 0x1000, 128, 0, 0x1000); /* in place: one of each */
 	ck_assert_uint_eq(stats().allocs, 2);
 	ck_assert_uint_eq(stats().frees, 1);
 	ck_assert_int_eq(live_lookup(t, 0x1000, &b), 0);
 	ck_assert_uint_eq(b.size, 128);
-	call(HOOK_REALLOC, 0x1000, 4096, 0, 0x2000); /* moved */
+	call(ALLOC_REALLOC, 0x1000, 4096, 0, 0x2000); /* moved */
 	ck_assert_int_eq(live_lookup(t, 0x1000, &b), -ENOENT);
 	ck_assert_int_eq(live_lookup(t, 0x2000, &b), 0);
 	ck_assert_uint_eq(stats().live_bytes, 4096);
-	call(HOOK_REALLOC, 0x2000, 1 << 30, 0, 0); /* failed: the block stays */
+	call(ALLOC_REALLOC, 0x2000, 1 << 30, 0, 0); /* failed: the block stays */
 	ck_assert_int_eq(live_lookup(t, 0x2000, &b), 0);
 	ck_assert_uint_eq(c.failed, 1);
-	call(HOOK_REALLOCARRAY, 0x2000, 10, 10, 0x3000);
+	call(ALLOC_REALLOCARRAY, 0x2000, 10, 10, 0x3000);
 	ck_assert_int_eq(live_lookup(t, 0x3000, &b), 0);
 	ck_assert_uint_eq(b.size, 100);
-	ck_assert_int_eq(b.kind, LIVE_REALLOCARRAY);
-	call(HOOK_REALLOC, 0x3000, 0, 0, 0); /* realloc(p, 0) frees */
+	ck_assert_int_eq(b.kind, ALLOC_REALLOCARRAY);
+	call(ALLOC_REALLOC, 0x3000, 0, 0, 0); /* realloc(p, 0) frees */
 	ck_assert_uint_eq(stats().live_blocks, 0);
 	ck_assert_uint_eq(stats().allocs, 4);
 	ck_assert_uint_eq(stats().frees, 4);
-	call(HOOK_CALLOC, 1ULL << 40, 1ULL << 40, 0, 0); /* overflowing product, failed */
+	call(ALLOC_CALLOC, 1ULL << 40, 1ULL << 40, 0, 0); /* overflowing product, failed */
 	ck_assert_uint_eq(c.failed, 2);
-	ck_assert(events_needs_return(HOOK_MALLOC));
-	ck_assert(!events_needs_return(HOOK_FREE));
+	ck_assert(events_needs_return(ALLOC_MALLOC));
+	ck_assert(!events_needs_return(ALLOC_FREE));
 }
 END_TEST
 

@@ -322,27 +322,27 @@ START_TEST(test_elf_dynsym)
 		{ "reallocarray", STB_GLOBAL, STT_FUNC, STV_PROTECTED, SHN_ABS, 0xb000, 1 },
 	};
 	char *buf = calloc(1, IMAGE_MAX);
-	struct hook_sym hs[HOOK_FN_MAX];
+	struct hook_sym hs[ALLOC_FN_MAX];
 	Elf *elf = build_elf(buf, SHT_DYNSYM, fs, sizeof(fs) / sizeof(fs[0]), true, 2);
 
 	ck_assert_ptr_nonnull(elf);
 	for (int is_static = 0; is_static < 2; is_static++) {
 		ck_assert_int_eq(hooks_elf_symbols(elf, is_static, hs), 3);
-		ck_assert(hs[HOOK_MALLOC].is_found);
-		ck_assert_uint_eq(hs[HOOK_MALLOC].value, 0x2000);
-		ck_assert(!hs[HOOK_MALLOC].is_ifunc);
-		ck_assert(hs[HOOK_CALLOC].is_found);
-		ck_assert(hs[HOOK_CALLOC].is_ifunc);
-		ck_assert(hs[HOOK_PVALLOC].is_found);
-		ck_assert_uint_eq(hs[HOOK_PVALLOC].value, 0x7000);
-		ck_assert(!hs[HOOK_FREE].is_found);
-		ck_assert(!hs[HOOK_REALLOC].is_found);
-		ck_assert(!hs[HOOK_VALLOC].is_found);
-		ck_assert(!hs[HOOK_MEMALIGN].is_found);
-		ck_assert(!hs[HOOK_ALIGNED_ALLOC].is_found);
-		ck_assert(!hs[HOOK_POSIX_MEMALIGN].is_found);
-		ck_assert(!hs[HOOK_REALLOCARRAY].is_found);
-		ck_assert_uint_eq(hs[HOOK_FREE].value, 0);
+		ck_assert(hs[ALLOC_MALLOC].is_found);
+		ck_assert_uint_eq(hs[ALLOC_MALLOC].value, 0x2000);
+		ck_assert(!hs[ALLOC_MALLOC].is_ifunc);
+		ck_assert(hs[ALLOC_CALLOC].is_found);
+		ck_assert(hs[ALLOC_CALLOC].is_ifunc);
+		ck_assert(hs[ALLOC_PVALLOC].is_found);
+		ck_assert_uint_eq(hs[ALLOC_PVALLOC].value, 0x7000);
+		ck_assert(!hs[ALLOC_FREE].is_found);
+		ck_assert(!hs[ALLOC_REALLOC].is_found);
+		ck_assert(!hs[ALLOC_VALLOC].is_found);
+		ck_assert(!hs[ALLOC_MEMALIGN].is_found);
+		ck_assert(!hs[ALLOC_ALIGNED_ALLOC].is_found);
+		ck_assert(!hs[ALLOC_POSIX_MEMALIGN].is_found);
+		ck_assert(!hs[ALLOC_REALLOCARRAY].is_found);
+		ck_assert_uint_eq(hs[ALLOC_FREE].value, 0);
 	}
 	elf_end(elf);
 
@@ -350,9 +350,9 @@ START_TEST(test_elf_dynsym)
 	elf = build_elf(buf, SHT_DYNSYM, fs, sizeof(fs) / sizeof(fs[0]), false, 2);
 	ck_assert_ptr_nonnull(elf);
 	ck_assert_int_eq(hooks_elf_symbols(elf, false, hs), 5);
-	ck_assert_uint_eq(hs[HOOK_MALLOC].value, 0x1000);
-	ck_assert_uint_eq(hs[HOOK_FREE].value, 0x3000);
-	ck_assert_uint_eq(hs[HOOK_POSIX_MEMALIGN].value, 0x9000);
+	ck_assert_uint_eq(hs[ALLOC_MALLOC].value, 0x1000);
+	ck_assert_uint_eq(hs[ALLOC_FREE].value, 0x3000);
+	ck_assert_uint_eq(hs[ALLOC_POSIX_MEMALIGN].value, 0x9000);
 	elf_end(elf);
 	free(buf);
 }
@@ -371,16 +371,16 @@ START_TEST(test_elf_symtab)
 		{ "valloc", STB_LOCAL, STT_FILE, STV_DEFAULT, SHN_ABS, 0, 0 },
 	};
 	char *buf = calloc(1, IMAGE_MAX);
-	struct hook_sym hs[HOOK_FN_MAX];
+	struct hook_sym hs[ALLOC_FN_MAX];
 	Elf *elf = build_elf(buf, SHT_SYMTAB, fs, sizeof(fs) / sizeof(fs[0]), false, 2);
 
 	ck_assert_ptr_nonnull(elf);
 	ck_assert_int_eq(hooks_elf_symbols(elf, true, hs), 3);
-	ck_assert_uint_eq(hs[HOOK_MALLOC].value, 0x4000); /* global beats local */
-	ck_assert(!hs[HOOK_CALLOC].is_found);		  /* two different locals */
-	ck_assert_uint_eq(hs[HOOK_FREE].value, 0x500);
-	ck_assert_uint_eq(hs[HOOK_REALLOC].value, 0x600);
-	ck_assert(!hs[HOOK_VALLOC].is_found);
+	ck_assert_uint_eq(hs[ALLOC_MALLOC].value, 0x4000); /* global beats local */
+	ck_assert(!hs[ALLOC_CALLOC].is_found);		  /* two different locals */
+	ck_assert_uint_eq(hs[ALLOC_FREE].value, 0x500);
+	ck_assert_uint_eq(hs[ALLOC_REALLOC].value, 0x600);
+	ck_assert(!hs[ALLOC_VALLOC].is_found);
 	/* .symtab is only read for a static executable */
 	ck_assert_int_eq(hooks_elf_symbols(elf, false, hs), 0);
 	elf_end(elf);
@@ -394,7 +394,7 @@ START_TEST(test_elf_malformed)
 		{ "malloc", STB_GLOBAL, STT_FUNC, STV_DEFAULT, 1, 0x1000, 1 },
 	};
 	char *buf = calloc(1, IMAGE_MAX);
-	struct hook_sym hs[HOOK_FN_MAX];
+	struct hook_sym hs[ALLOC_FN_MAX];
 	Elf *elf;
 
 	/* string table index out of range */
@@ -406,7 +406,7 @@ START_TEST(test_elf_malformed)
 	elf = build_elf(buf, SHT_DYNSYM, fs, 1, true, 1);
 	ck_assert_ptr_nonnull(elf);
 	ck_assert_int_eq(hooks_elf_symbols(elf, false, hs), -EBADMSG);
-	ck_assert(!hs[HOOK_MALLOC].is_found);
+	ck_assert(!hs[ALLOC_MALLOC].is_found);
 	elf_end(elf);
 	/* not an ELF file at all */
 	memcpy(buf, "!<arch>\n", 8);
@@ -543,9 +543,9 @@ static uint64_t printed_addr(const char *line, const char *name)
 
 static void print_dlsym(void)
 {
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++)
-		printf(" %s=0x%" PRIx64, hook_fn_name(fn),
-		       (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, hook_fn_name(fn)));
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++)
+		printf(" %s=0x%" PRIx64, alloc_fn_name(fn),
+		       (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, alloc_fn_name(fn)));
 	printf("\n");
 	fflush(stdout);
 }
@@ -553,7 +553,7 @@ static void print_dlsym(void)
 static void check_consistent(const struct hook_set *hs)
 {
 	ck_assert_uint_le(hs->n_modules, HOOKS_MODULES_MAX);
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
 		int m = hs->module_of[fn];
 
 		if (hs->addr[fn] == 0) {
@@ -596,18 +596,18 @@ START_TEST(test_resolve_self)
 	ck_assert_int_eq(hooks_resolve(getpid(), &hs), 0);
 	ck_assert(hs.has_link_map);
 	check_consistent(&hs);
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
-		uint64_t want = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, hook_fn_name(fn));
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
+		uint64_t want = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, alloc_fn_name(fn));
 		int m = hs.module_of[fn];
 
-		ck_assert_msg(want != 0, "%s not found by dlsym", hook_fn_name(fn));
+		ck_assert_msg(want != 0, "%s not found by dlsym", alloc_fn_name(fn));
 		ck_assert_msg(hs.addr[fn] == want, "%s: resolved 0x%" PRIx64 ", dlsym 0x%" PRIx64,
-			      hook_fn_name(fn), hs.addr[fn], want);
+			      alloc_fn_name(fn), hs.addr[fn], want);
 		ck_assert_int_ge(m, 0);
 		/* with ASan, libasan comes first in the link map and defines the allocator */
 		if (!HAS_ASAN)
 			ck_assert_msg(strstr(hs.modules[m].path, "libc.so") != NULL,
-				      "%s from '%s'", hook_fn_name(fn), hs.modules[m].path);
+				      "%s from '%s'", alloc_fn_name(fn), hs.modules[m].path);
 	}
 	ck_assert_uint_eq(hs.ifunc_mask, 0);
 	ck_assert_uint_eq(hs.n_over_cap, 0);
@@ -627,8 +627,8 @@ START_TEST(test_canonical)
 	struct hook_set hs;
 
 	ck_assert_int_eq(hooks_resolve(getpid(), &hs), 0);
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
-		enum hook_fn c = hooks_canonical(&hs, fn);
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
+		enum alloc_fn c = hooks_canonical(&hs, fn);
 
 		ck_assert_int_le(c, fn);
 		ck_assert_uint_eq(hs.addr[c], hs.addr[fn]);
@@ -637,10 +637,10 @@ START_TEST(test_canonical)
 	}
 	/* glibc makes memalign an alias of aligned_alloc */
 	if (dlsym(RTLD_DEFAULT, "memalign") == dlsym(RTLD_DEFAULT, "aligned_alloc"))
-		ck_assert_int_eq(hooks_canonical(&hs, HOOK_MEMALIGN), HOOK_ALIGNED_ALLOC);
-	ck_assert_int_eq(hooks_canonical(&hs, HOOK_MALLOC), HOOK_MALLOC);
-	ck_assert_str_eq(hook_fn_name(HOOK_POSIX_MEMALIGN), "posix_memalign");
-	ck_assert_ptr_null(hook_fn_name(HOOK_FN_MAX));
+		ck_assert_int_eq(hooks_canonical(&hs, ALLOC_MEMALIGN), ALLOC_ALIGNED_ALLOC);
+	ck_assert_int_eq(hooks_canonical(&hs, ALLOC_MALLOC), ALLOC_MALLOC);
+	ck_assert_str_eq(alloc_fn_name(ALLOC_POSIX_MEMALIGN), "posix_memalign");
+	ck_assert_ptr_null(alloc_fn_name(ALLOC_FN_MAX));
 }
 END_TEST
 
@@ -668,18 +668,18 @@ START_TEST(test_resolve_jemalloc)
 	ck_assert_int_eq(r, 0);
 	ck_assert(hs.has_link_map);
 	check_consistent(&hs);
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++) {
-		uint64_t want = printed_addr(line, hook_fn_name(fn));
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
+		uint64_t want = printed_addr(line, alloc_fn_name(fn));
 
 		ck_assert_msg(hs.addr[fn] == want, "%s: resolved 0x%" PRIx64 ", child 0x%" PRIx64,
-			      hook_fn_name(fn), hs.addr[fn], want);
+			      alloc_fn_name(fn), hs.addr[fn], want);
 	}
-	m = hs.module_of[HOOK_MALLOC];
+	m = hs.module_of[ALLOC_MALLOC];
 	ck_assert_int_ge(m, 0);
 	ck_assert_msg(strstr(hs.modules[m].path, "jemalloc") != NULL, "malloc from '%s'",
 		      hs.modules[m].path);
-	ck_assert_int_eq(hs.module_of[HOOK_FREE], m);
-	ck_assert_int_eq(hs.module_of[HOOK_REALLOC], m);
+	ck_assert_int_eq(hs.module_of[ALLOC_FREE], m);
+	ck_assert_int_eq(hs.module_of[ALLOC_REALLOC], m);
 	/* the preloaded library is the first module that provided hooks */
 	ck_assert_int_eq(m, 0);
 }
@@ -700,16 +700,16 @@ START_TEST(test_resolve_exec_stop)
 
 	ck_assert_int_eq(r, -ENOENT);
 	ck_assert(!hs.has_link_map);
-	ck_assert_uint_eq(hs.addr[HOOK_MALLOC], 0);
-	ck_assert_int_eq(hs.module_of[HOOK_MALLOC], -1);
+	ck_assert_uint_eq(hs.addr[ALLOC_MALLOC], 0);
+	ck_assert_int_eq(hs.module_of[ALLOC_MALLOC], -1);
 }
 END_TEST
 
 /* What the static test expects, read from the file on its own: .symtab values and e_entry. */
 struct static_info {
 	bool is_static;
-	bool has[HOOK_FN_MAX];
-	uint64_t value[HOOK_FN_MAX];
+	bool has[ALLOC_FN_MAX];
+	uint64_t value[ALLOC_FN_MAX];
 	uint64_t entry;
 };
 
@@ -758,8 +758,8 @@ static bool read_static_info(const char *path, struct static_info *si)
 			/* glibc's static malloc is global hidden, or local in a static-pie;
 			 * a global or weak one would come first */
 			name = elf_strptr(elf, sh.sh_link, s.st_name);
-			for (int fn = 0; name && fn < HOOK_FN_MAX; fn++)
-				if (strcmp(name, hook_fn_name(fn)) == 0 &&
+			for (int fn = 0; name && fn < ALLOC_FN_MAX; fn++)
+				if (strcmp(name, alloc_fn_name(fn)) == 0 &&
 				    (!si->has[fn] || GELF_ST_BIND(s.st_info) != STB_LOCAL)) {
 					si->has[fn] = true;
 					si->value[fn] = s.st_value;
@@ -820,7 +820,7 @@ START_TEST(test_resolve_static)
 
 	ck_assert_uint_ne(entry, 0);
 	bias = entry - si.entry; /* an independent bias: AT_ENTRY - e_entry */
-	if (!si.has[HOOK_MALLOC]) {
+	if (!si.has[ALLOC_MALLOC]) {
 		/* stripped: nothing names the allocator */
 		ck_assert_int_eq(r, -ENOENT);
 		return;
@@ -830,9 +830,9 @@ START_TEST(test_resolve_static)
 	check_consistent(&hs);
 	ck_assert_uint_eq(hs.n_modules, 1);
 	ck_assert_uint_eq(hs.modules[0].bias, bias);
-	for (int fn = 0; fn < HOOK_FN_MAX; fn++)
+	for (int fn = 0; fn < ALLOC_FN_MAX; fn++)
 		ck_assert_msg(hs.addr[fn] == (si.has[fn] ? bias + si.value[fn] : 0),
-			      "%s: 0x%" PRIx64, hook_fn_name(fn), hs.addr[fn]);
+			      "%s: 0x%" PRIx64, alloc_fn_name(fn), hs.addr[fn]);
 }
 END_TEST
 
@@ -845,7 +845,7 @@ START_TEST(test_resolve_gone)
 
 	/* above any pid_max: never a process */
 	ck_assert_int_eq(hooks_resolve(4194304, &hs), -ESRCH);
-	ck_assert_int_eq(hs.module_of[HOOK_MALLOC], -1);
+	ck_assert_int_eq(hs.module_of[ALLOC_MALLOC], -1);
 	ck_assert_int_eq(hooks_resolve(0, &hs), -EINVAL);
 
 	/* a zombie has no memory map */

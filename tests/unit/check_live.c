@@ -58,7 +58,7 @@ static uint64_t random_addr(void)
 }
 
 static struct live_block mkblock(uint64_t addr, uint64_t size, uint32_t time_ms, uint32_t stack_id,
-				 enum live_kind kind)
+				 enum alloc_fn kind)
 {
 	struct live_block b;
 
@@ -108,9 +108,9 @@ END_TEST
 START_TEST(test_basic)
 {
 	struct live_table *t = live_new(1000);
-	struct live_block b = mkblock(0x5555deadbee0, 123, 4567, 89, LIVE_CALLOC), got, old;
-	struct live_block b2 = mkblock(0x5555deadbef0, 7, 1, 2, LIVE_MALLOC);
-	struct live_block b3 = mkblock(0x5555deadbee0, 999, 5000, 90, LIVE_REALLOC);
+	struct live_block b = mkblock(0x5555deadbee0, 123, 4567, 89, ALLOC_CALLOC), got, old;
+	struct live_block b2 = mkblock(0x5555deadbef0, 7, 1, 2, ALLOC_MALLOC);
+	struct live_block b3 = mkblock(0x5555deadbee0, 999, 5000, 90, ALLOC_REALLOC);
 
 	expect_eq(live_lookup(t, b.addr, &got), -ENOENT);
 	expect_eq(live_insert(t, &b), 0);
@@ -149,12 +149,12 @@ START_TEST(test_every_kind)
 	struct live_block b, got;
 	int k;
 
-	for (k = 0; k < LIVE_KIND_MAX; k++) {
+	for (k = 0; k < ALLOC_FN_MAX; k++) {
 		b = mkblock(0x1000 + 16 * (uint64_t) k, 10 + (uint64_t) k, (uint32_t) k,
-			    UINT32_MAX - (uint32_t) k, (enum live_kind) k);
+			    UINT32_MAX - (uint32_t) k, (enum alloc_fn) k);
 		expect_eq(live_insert(t, &b), 0);
 	}
-	for (k = 0; k < LIVE_KIND_MAX; k++) {
+	for (k = 0; k < ALLOC_FN_MAX; k++) {
 		expect_eq(live_lookup(t, 0x1000 + 16 * (uint64_t) k, &got), 0);
 		expect_eq(got.kind, k);
 		expect_eq(got.size, 10 + (uint64_t) k);
@@ -163,11 +163,11 @@ START_TEST(test_every_kind)
 	}
 	/* Extreme field values survive the packing. */
 	b = mkblock(UINT64_MAX & ~UINT64_C(0xf), LIVE_SIZE_MAX, UINT32_MAX, UINT32_MAX,
-		    LIVE_REALLOCARRAY);
+		    ALLOC_REALLOCARRAY);
 	expect_eq(live_insert(t, &b), 0);
 	expect_eq(live_lookup(t, b.addr, &got), 0);
 	assert_block_eq(&got, &b);
-	b = mkblock(1, 0, 0, 0, LIVE_MALLOC);
+	b = mkblock(1, 0, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), 0);
 	expect_eq(live_lookup(t, 1, &got), 0);
 	assert_block_eq(&got, &b);
@@ -179,16 +179,16 @@ END_TEST
 START_TEST(test_invalid)
 {
 	struct live_table *t = live_new(100);
-	struct live_block b = mkblock(0, 10, 0, 0, LIVE_MALLOC), got;
+	struct live_block b = mkblock(0, 10, 0, 0, ALLOC_MALLOC), got;
 	struct live_stats st;
 
 	expect_eq(live_insert(t, &b), -EINVAL);
 	b.addr = 0x1230;
-	b.kind = LIVE_KIND_MAX;
+	b.kind = ALLOC_FN_MAX;
 	expect_eq(live_insert(t, &b), -EINVAL);
-	b.kind = (enum live_kind) 200;
+	b.kind = (enum alloc_fn) 200;
 	expect_eq(live_insert(t, &b), -EINVAL);
-	b.kind = (enum live_kind) UINT32_MAX; /* -1 if the enum is signed */
+	b.kind = (enum alloc_fn) UINT32_MAX; /* -1 if the enum is signed */
 	expect_eq(live_insert(t, &b), -EINVAL);
 	expect_eq(live_lookup(t, 0x1230, &got), -ENOENT);
 	expect_eq(live_lookup(t, 0, &got), -ENOENT);
@@ -211,11 +211,11 @@ START_TEST(test_counters)
 	struct live_block b;
 	struct live_stats st;
 
-	b = mkblock(0x100, 100, 0, 0, LIVE_MALLOC);
+	b = mkblock(0x100, 100, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), 0);
-	b = mkblock(0x200, 50, 0, 0, LIVE_MALLOC);
+	b = mkblock(0x200, 50, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), 0);
-	b = mkblock(0x300, 25, 0, 0, LIVE_CALLOC);
+	b = mkblock(0x300, 25, 0, 0, ALLOC_CALLOC);
 	expect_eq(live_insert(t, &b), 0);
 	live_get_stats(t, &st);
 	expect_eq(st.live_blocks, 3);
@@ -234,7 +234,7 @@ START_TEST(test_counters)
 	expect_eq(st.unknown_frees, 2);
 
 	/* Replacing 0x200 (50 bytes) by 10 bytes: implicitly freed, not a free. */
-	b = mkblock(0x200, 10, 0, 0, LIVE_REALLOC);
+	b = mkblock(0x200, 10, 0, 0, ALLOC_REALLOC);
 	expect_eq(live_insert(t, &b), 1);
 	live_get_stats(t, &st);
 	expect_eq(st.live_blocks, 2);
@@ -245,7 +245,7 @@ START_TEST(test_counters)
 	expect_eq(st.live_blocks, st.allocs - st.frees - st.replaced);
 
 	/* A replacement can raise the peak. */
-	b = mkblock(0x300, 1000, 0, 0, LIVE_REALLOC);
+	b = mkblock(0x300, 1000, 0, 0, ALLOC_REALLOC);
 	expect_eq(live_insert(t, &b), 1);
 	live_get_stats(t, &st);
 	expect_eq(st.live_bytes, 1010);
@@ -275,21 +275,21 @@ START_TEST(test_clamp)
 	struct live_block b, got;
 	struct live_stats st;
 
-	b = mkblock(0x100, LIVE_SIZE_MAX, 0, 0, LIVE_MALLOC); /* 2^48 - 1: exact */
+	b = mkblock(0x100, LIVE_SIZE_MAX, 0, 0, ALLOC_MALLOC); /* 2^48 - 1: exact */
 	expect_eq(live_insert(t, &b), 0);
-	b = mkblock(0x200, UINT64_C(1) << 48, 0, 0, LIVE_MALLOC);
+	b = mkblock(0x200, UINT64_C(1) << 48, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), 0);
-	b = mkblock(0x300, UINT64_MAX, 0, 0, LIVE_MALLOC);
+	b = mkblock(0x300, UINT64_MAX, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), 0);
 
 	expect_eq(live_lookup(t, 0x100, &got), 0);
 	expect_eq(got.size, LIVE_SIZE_MAX);
 	expect_eq(live_lookup(t, 0x200, &got), 0);
 	expect_eq(got.size, LIVE_SIZE_MAX);
-	expect_eq(got.kind, LIVE_MALLOC); /* the size did not spill into the kind */
+	expect_eq(got.kind, ALLOC_MALLOC); /* the size did not spill into the kind */
 	expect_eq(live_lookup(t, 0x300, &got), 0);
 	expect_eq(got.size, LIVE_SIZE_MAX);
-	expect_eq(got.kind, LIVE_MALLOC);
+	expect_eq(got.kind, ALLOC_MALLOC);
 
 	live_get_stats(t, &st);
 	expect_eq(st.clamped, 2);
@@ -314,14 +314,14 @@ START_TEST(test_cap)
 	size_t i, mem;
 
 	for (i = 0; i < cap; i++) {
-		b = mkblock(0x10000 + 16 * i, i + 1, 0, (uint32_t) i, LIVE_MALLOC);
+		b = mkblock(0x10000 + 16 * i, i + 1, 0, (uint32_t) i, ALLOC_MALLOC);
 		expect_eq(live_insert(t, &b), 0);
 	}
 	mem = live_memory_bytes(t);
 	/* One power of two above cap / 0.75: 2048 slots, no further doubling is due. */
 	ck_assert_uint_le(mem, 2048 * 24 + 256);
 
-	b = mkblock(0x20000000, 5, 0, 0, LIVE_MALLOC);
+	b = mkblock(0x20000000, 5, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), -ENOSPC);
 	expect_eq(live_insert(t, &b), -ENOSPC);
 	b.size = UINT64_MAX; /* a refused block is not counted as clamped either */
@@ -337,11 +337,11 @@ START_TEST(test_cap)
 	assert_consistent(t);
 
 	/* At the cap, replacing an existing address still works. */
-	b = mkblock(0x10000, 1, 7, 7, LIVE_REALLOC);
+	b = mkblock(0x10000, 1, 7, 7, ALLOC_REALLOC);
 	expect_eq(live_insert(t, &b), 1);
 	/* Freeing one makes room for one. */
 	expect_eq(live_remove(t, 0x10010, NULL), 0);
-	b = mkblock(0x20000000, 5, 0, 0, LIVE_MALLOC);
+	b = mkblock(0x20000000, 5, 0, 0, ALLOC_MALLOC);
 	expect_eq(live_insert(t, &b), 0);
 	b.addr += 16;
 	expect_eq(live_insert(t, &b), -ENOSPC);
@@ -359,7 +359,7 @@ END_TEST
 
 START_TEST(test_tiny_caps)
 {
-	struct live_block b = mkblock(0x10, 1, 0, 0, LIVE_MALLOC);
+	struct live_block b = mkblock(0x10, 1, 0, 0, ALLOC_MALLOC);
 	size_t cap, i;
 
 	for (cap = 1; cap <= 13; cap++) {
@@ -479,7 +479,7 @@ static size_t make_refs(struct ref *refs, size_t n)
 
 	for (i = 0; i < n; i++) {
 		refs[i].b = mkblock(random_addr(), lcg() % 100000, lcg(), lcg(),
-				    (enum live_kind)(lcg() % LIVE_KIND_MAX));
+				    (enum alloc_fn)(lcg() % ALLOC_FN_MAX));
 		refs[i].is_live = false;
 	}
 	qsort(refs, n, sizeof(*refs), cmp_ref);
@@ -634,7 +634,7 @@ static size_t cluster_run(uint64_t base, uint64_t stride, unsigned shift, size_t
 
 	for (i = 0; i < n; i++) {
 		a = base + (shift ? (uint64_t) (i + 1) << shift : i * stride);
-		b = mkblock(a, i, (uint32_t) i, (uint32_t) i, LIVE_MALLOC);
+		b = mkblock(a, i, (uint32_t) i, (uint32_t) i, ALLOC_MALLOC);
 		expect_eq(live_insert(t, &b), 0);
 	}
 	expect_eq(live_verify(t, &max_probe), 0);
@@ -725,7 +725,7 @@ END_TEST
 START_TEST(test_memory)
 {
 	struct live_table *t = live_new(0);
-	struct live_block b = mkblock(0, 1, 0, 0, LIVE_MALLOC);
+	struct live_block b = mkblock(0, 1, 0, 0, ALLOC_MALLOC);
 	struct live_stats st;
 	size_t i, n = (size_t) 3 << 15, mem; /* 3/4 of 2^17 */
 
@@ -754,7 +754,7 @@ static double bench(size_t live, size_t pairs)
 {
 	uint64_t *addrs = malloc((live + pairs) * sizeof(*addrs));
 	struct live_table *t = live_new(0);
-	struct live_block b = mkblock(0, 32, 0, 1, LIVE_MALLOC);
+	struct live_block b = mkblock(0, 32, 0, 1, ALLOC_MALLOC);
 	struct timespec t0, t1;
 	size_t i;
 

@@ -24,7 +24,7 @@ struct sim {
 static uint64_t alloc(struct sim *s, uint32_t site, uint64_t size, uint32_t ms)
 {
 	struct live_block b = { .addr = s->next_addr, .size = size, .time_ms = ms,
-				.stack_id = site, .kind = LIVE_MALLOC };
+				.stack_id = site, .kind = ALLOC_MALLOC };
 
 	s->next_addr += 0x100;
 	ck_assert_int_ge(live_insert(s->live, &b), 0);
