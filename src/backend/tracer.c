@@ -24,7 +24,6 @@
 #include "remote/patch.h"
 #include "base/procfs.h"
 #include "heap/stacks.h"
-#include "session/target.h"
 #include "backend/tracer.h"
 #include "stack/unwind.h"
 #include "base/util.h"
@@ -1034,7 +1033,7 @@ static int read_status(pid_t pid, struct proc_status *ret)
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	n = target_read_text_at(dfd, "status", 65536, &text);
+	n = procfs_read_at(dfd, "status", &text);
 	if (n < 0)
 		return (int)n;
 	return procfs_parse_status(text, ret);

@@ -1,13 +1,16 @@
-/* procfs.c - pure parsers of /proc text. */
+/* procfs.c - parsers of /proc text (pure), and the one reader of /proc files. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/procfs.h"
+#include "base/util.h"
 
 /* Find "\nKEY:" or "KEY:" at the very start; returns the value text after the colon, or NULL. */
 static const char *find_key(const char *text, const char *key)
@@ -255,4 +258,45 @@ int procfs_maps_heap(const char *text, uint64_t *ret_bytes)
 		return r;
 	*ret_bytes = total;
 	return 0;
+}
+
+ssize_t procfs_read_at(int dirfd, const char *name, char **ret_text)
+{
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t cap = 4096, len = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 >= cap) {
+			char *nb;
+
+			if (cap >= PROCFS_TEXT_MAX)
+				return -EFBIG;
+			cap *= 2;
+			nb = realloc(buf, cap);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret_text = steal_ptr(&buf);
+	return (ssize_t)len;
 }

@@ -1,4 +1,4 @@
-/* procfs.h - pure parsers of /proc text: status, stat, maps.
+/* procfs.h - parsers of /proc text (status, stat, maps; pure), and the one reader of /proc files.
  *
  * Every function takes the complete text of one file (NUL-terminated) and returns -EBADMSG when the
  * text is truncated or malformed. No I/O, no logging.
@@ -50,5 +50,14 @@ int procfs_maps_next(const char **cursor, struct proc_map *ret);
 /* Total size of the [heap] mappings in /proc/PID/maps text (0 when there is none).
  * Returns 0 or -EBADMSG. */
 int procfs_maps_heap(const char *text, uint64_t *ret_bytes);
+
+/* The one cap on a /proc text file read whole: maps of the largest processes fit. */
+#define PROCFS_TEXT_MAX ((size_t)64 << 20)
+
+/* Read the whole file name relative to dirfd (a /proc/PID directory) into a new NUL-terminated
+ * buffer the caller frees. The only reader of /proc text in leakmond: no layer above base opens
+ * /proc files by hand. Returns the length; -EFBIG beyond PROCFS_TEXT_MAX; -ENOMEM; -errno of
+ * open/read (-ENOENT, -ESRCH for a process that is gone). */
+ssize_t procfs_read_at(int dirfd, const char *name, char **ret_text);
 
 #endif

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "config/match.h"
-#include "session/target.h"
+#include "base/procfs.h"
 #include "base/util.h"
 
 /* Whether unit is one of the '/'-separated components of path (up to end). */
@@ -87,7 +87,7 @@ const struct watch_config *match_find(const struct conf *conf, pid_t pid)
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return NULL;
-	if (need_comm && target_read_text_at(dfd, "comm", 256, &comm) > 0) {
+	if (need_comm && procfs_read_at(dfd, "comm", &comm) > 0) {
 		comm[strcspn(comm, "\n")] = '\0';
 		f.comm = comm;
 	}
@@ -98,7 +98,7 @@ const struct watch_config *match_find(const struct conf *conf, pid_t pid)
 			f.exe = exe;
 		}
 	}
-	if (need_cgroup && target_read_text_at(dfd, "cgroup", 65536, &cgroup) > 0)
+	if (need_cgroup && procfs_read_at(dfd, "cgroup", &cgroup) > 0)
 		f.cgroup = cgroup;
 	for (size_t i = 0; i < conf->n_watches; i++)
 		if (match_watch(&conf->watches[i], &f))

@@ -16,7 +16,6 @@
 
 #include "image/hooks.h"
 #include "base/procfs.h"
-#include "session/target.h"
 #include "base/util.h"
 
 #define MAPS_MAX (64 * 1024 * 1024)
@@ -234,7 +233,7 @@ static void order_append(struct resolver *rs, struct object *o)
 static int find_exe(struct resolver *rs, struct object **ret)
 {
 	_cleanup_free_ char *auxv = NULL;
-	ssize_t n = target_read_text_at(rs->dfd, "auxv", AUXV_MAX, &auxv);
+	ssize_t n = procfs_read_at(rs->dfd, "auxv", &auxv);
 	Elf64_auxv_t a;
 
 	if (n < 0)
@@ -676,7 +675,7 @@ static bool is_gone(int dfd)
 	unsigned flags;
 	char state;
 
-	if (target_read_text_at(dfd, "stat", 4096, &stat) < 0 ||
+	if (procfs_read_at(dfd, "stat", &stat) < 0 ||
 	    procfs_parse_stat(stat, &state, &flags) < 0)
 		return true;
 	return state == 'Z' || state == 'X';
@@ -699,7 +698,7 @@ static int resolve(struct resolver *rs, struct hook_set *ret)
 	ssize_t n;
 	int r;
 
-	n = target_read_text_at(rs->dfd, "maps", MAPS_MAX, &maps);
+	n = procfs_read_at(rs->dfd, "maps", &maps);
 	if (n < 0)
 		return gone_or((int)n);
 	r = parse_objects(maps, rs);

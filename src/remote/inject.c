@@ -14,7 +14,6 @@
 
 #include "remote/inject.h"
 #include "base/procfs.h"
-#include "session/target.h"
 #include "base/util.h"
 
 int inject_open_mem(pid_t pid)
@@ -59,7 +58,7 @@ int inject_find_syscall(pid_t pid, int mem_fd, uint64_t *ret_addr)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return -errno;
-	r = (int)target_read_text_at(dfd, "maps", 64 << 20, &maps);
+	r = (int)procfs_read_at(dfd, "maps", &maps);
 	if (r < 0)
 		return r;
 	/* prefer the C library's text, then any executable mapping (ld.so, a static executable) */

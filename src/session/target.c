@@ -15,47 +15,6 @@
 #define STATUS_MAX (64 * 1024)
 #define MAPS_MAX (64 * 1024 * 1024)
 
-ssize_t target_read_text_at(int dirfd, const char *name, size_t max, char **ret_text)
-{
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t cap = 4096, len = 0;
-
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		ssize_t n;
-
-		if (len + 1 >= cap) {
-			char *nb;
-
-			if (cap >= max)
-				return -EFBIG;
-			cap *= 2;
-			nb = realloc(buf, cap);
-			if (!nb)
-				return -ENOMEM;
-			buf = nb;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret_text = steal_ptr(&buf);
-	return (ssize_t)len;
-}
-
 static int open_pidfd(pid_t pid)
 {
 #ifdef SYS_pidfd_open
@@ -95,7 +54,7 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 				 strerror(-r));
 		return r == -ENOENT ? -ESRCH : r;
 	}
-	n = target_read_text_at(dfd, "status", STATUS_MAX, &status_text);
+	n = procfs_read_at(dfd, "status", &status_text);
 	if (n < 0 || procfs_parse_status(status_text, &st) < 0) {
 		snprintf(err, errlen, "pid %d: no such process (cannot read '%s/status')", (int)pid,
 			 path);
@@ -106,7 +65,7 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 			 (int)pid, (int)st.tgid, (int)st.tgid);
 		return -EINVAL;
 	}
-	n = target_read_text_at(dfd, "stat", STATUS_MAX, &stat_text);
+	n = procfs_read_at(dfd, "stat", &stat_text);
 	if (n < 0 || procfs_parse_stat(stat_text, &state, &flags) < 0) {
 		snprintf(err, errlen, "pid %d: no such process (cannot read '%s/stat')", (int)pid, path);
 		return -ESRCH;
@@ -122,7 +81,7 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 		return -ESRCH;
 	}
 	/* maps needs ptrace-read access: the same permission tracing will need. */
-	n = target_read_text_at(dfd, "maps", MAPS_MAX, &maps);
+	n = procfs_read_at(dfd, "maps", &maps);
 	if (n < 0) {
 		r = (int)n;
 		if (r == -EACCES || r == -EPERM)
@@ -192,7 +151,7 @@ int target_sample(struct target *t, uint64_t now, uint64_t start_ns, double thre
 	ssize_t n;
 	int r;
 
-	n = target_read_text_at(t->proc_fd, "status", STATUS_MAX, &status_text);
+	n = procfs_read_at(t->proc_fd, "status", &status_text);
 	if (n < 0)
 		return n == -ENOENT ? -ESRCH : (int)n;
 	r = procfs_parse_status(status_text, &st);
@@ -200,7 +159,7 @@ int target_sample(struct target *t, uint64_t now, uint64_t start_ns, double thre
 		return r;
 	if (st.state == 'Z' || st.state == 'X' || !st.has_mm)
 		return -ESRCH;
-	n = target_read_text_at(t->proc_fd, "maps", MAPS_MAX, &maps);
+	n = procfs_read_at(t->proc_fd, "maps", &maps);
 	if (n < 0)
 		return n == -ENOENT ? -ESRCH : (int)n;
 	r = procfs_maps_heap(maps, &s.heap_bytes);

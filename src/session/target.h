@@ -98,8 +98,4 @@ struct target *target_free(struct target *t);
  * Returns 0, -ESRCH when the process is gone (or a zombie), other -errno on read/parse failure. */
 int target_sample(struct target *t, uint64_t now_ns, uint64_t start_ns, double threshold);
 
-/* Read a whole /proc file relative to dirfd into a new NUL-terminated buffer (at most max bytes).
- * Returns the length or -errno; the caller frees *ret_text. */
-ssize_t target_read_text_at(int dirfd, const char *name, size_t max, char **ret_text);
-
 #endif
