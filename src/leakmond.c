@@ -5,8 +5,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/log.h"
+#include "base/signals.h"
 #include "session/monitor.h"
 #include "config/options.h"
 
@@ -35,17 +37,16 @@ int main(int argc, char **argv)
 		      : opts.verbosity == 1 ? LOG_LEVEL_INFO
 					    : LOG_LEVEL_DEBUG);
 
-	/* Every signal leakmond handles arrives through its signalfd. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	/* Every signal leakmond handles arrives through its signalfd; a crash of its own runs the
+	 * last-resort handler, which restores the traced processes before dying (signals.h). */
+	signals_handled_set(&mask);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0) {
 		perror("leakmond: sigprocmask");
 		return EXIT_RUNTIME;
 	}
+	r = crash_handler_install();
+	if (r < 0)
+		fprintf(stderr, "leakmond: cannot install the crash handler (%s)\n", strerror(-r));
 	signal(SIGPIPE, SIG_IGN);
 	return monitor_run(&opts);
 }

@@ -23,6 +23,7 @@
 #include "base/log.h"
 #include "remote/patch.h"
 #include "base/procfs.h"
+#include "base/signals.h"
 #include "heap/stacks.h"
 #include "backend/tracer.h"
 #include "stack/unwind.h"
@@ -33,7 +34,7 @@
 	 PTRACE_O_TRACEEXIT)
 #define THREAD_BUCKETS 1024
 #define STOP_TIMEOUT_NS (5ULL * NSEC_PER_SEC)
-#define SHADOW_MAX 256 /* allocator frames per thread: deeper nesting is not hijacked */
+#define SHADOW_MAX 64 /* allocator frames per thread: deeper nesting is not hijacked */
 #define PARKED_MAX 64
 
 enum proc_state {
@@ -63,9 +64,10 @@ struct tthread {
 	bool is_stopped;       /* in a ptrace-stop we have not ended */
 	bool is_signal_stop;   /* that stop is a signal-delivery-stop (a signal can be injected) */
 	bool is_group_stop;
+	int stop_event;	       /* status >> 16 of that stop: 0 for a signal-delivery-stop */
 	int pending_sig;
 	struct shadow_frame *frames;
-	size_t n_frames, cap_frames;
+	size_t n_frames; /* frames[SHADOW_MAX], allocated at the first hijack */
 };
 
 struct tproc {
@@ -73,6 +75,7 @@ struct tproc {
 	struct tracer *tr;
 	enum proc_state state;
 	bool is_stopping; /* attach/detach: stops are collected, not resumed */
+	bool is_execed;	  /* attaching: it executed a new program meanwhile */
 	int mem_fd;
 	uint64_t syscall_insn;
 	struct patch_set patches;
@@ -336,25 +339,34 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 	return 0;
 }
 
-static int read_entry(pid_t pid, uint64_t *ret_entry)
+/* The value of auxiliary vector entry type in /proc/PID/auxv (dfd: the /proc/PID directory).
+ * Returns 0, -ENOENT or -errno. */
+static int read_auxv(int dfd, uint64_t type, uint64_t *ret)
 {
-	_cleanup_close_ int fd = -1;
-	char path[64];
+	_cleanup_close_ int fd = openat(dfd, "auxv", O_RDONLY | O_CLOEXEC);
 	uint64_t aux[2];
 
-	snprintf(path, sizeof(path), "/proc/%d/auxv", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	while (read(fd, aux, sizeof(aux)) == (ssize_t)sizeof(aux)) {
-		if (aux[0] == AT_ENTRY) {
-			*ret_entry = aux[1];
+	while (read(fd, aux, sizeof(aux)) == (ssize_t)sizeof(aux) && aux[0] != AT_NULL) {
+		if (aux[0] == type) {
+			*ret = aux[1];
 			return 0;
 		}
-		if (aux[0] == AT_NULL)
-			break;
 	}
 	return -ENOENT;
+}
+
+static int read_entry(pid_t pid, uint64_t *ret_entry)
+{
+	_cleanup_close_ int dfd = -1;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	return read_auxv(dfd, AT_ENTRY, ret_entry);
 }
 
 /* A new program image: arm a one-time int3 at its entry point. When it is hit, every library it
@@ -511,19 +523,15 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		uint64_t ret;
 
 		regs->rip = site->addr; /* the state at the function's entry, for the unwinder */
-		if (t->n_frames == t->cap_frames) {
-			size_t cap = t->cap_frames ? t->cap_frames * 2 : 4;
-			struct shadow_frame *nf = realloc(t->frames, cap * sizeof(*nf));
-
-			if (!nf)
+		if (!t->frames) {
+			/* allocated once, never moved: the crash handler may read it at any time */
+			t->frames = calloc(SHADOW_MAX, sizeof(*t->frames));
+			if (!t->frames)
 				goto out;
-			t->frames = nf;
-			t->cap_frames = cap;
 		}
-		if (capture_stack(t, regs, &ret, &stack_id) < 0 ||
-		    inject_write(p->mem_fd, regs->rsp, &p->patches.tramp, sizeof(uint64_t)) < 0)
+		if (capture_stack(t, regs, &ret, &stack_id) < 0)
 			goto out;
-		f = &t->frames[t->n_frames++];
+		f = &t->frames[t->n_frames];
 		f->stack_id = stack_id;
 		f->slot = regs->rsp;
 		f->ret = ret;
@@ -532,6 +540,12 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 		f->arg[1] = regs->rsi;
 		f->arg[2] = regs->rdx;
 		f->time_ms = elapsed_ms(p);
+		/* the frame is complete before the slot is hijacked (crash handler, detach) */
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		t->n_frames++;
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		if (inject_write(p->mem_fd, regs->rsp, &p->patches.tramp, sizeof(uint64_t)) < 0)
+			t->n_frames--;
 	}
 out:
 	regs->rip = site->copy_addr;
@@ -550,6 +564,18 @@ static void on_return(struct tthread *t, struct user_regs_struct *regs)
 	while (i > 0 && t->frames[i - 1].slot != slot)
 		i--;
 	if (i == 0) {
+		uint64_t v = 0;
+
+		/* A return we did not hijack in this attach: a context saved (in a signal frame)
+		 * before an earlier detach, whose slot holds the real return address again. The
+		 * trampoline's own jump takes it there. */
+		if (inject_read(p->mem_fd, slot, &v, sizeof(v)) == 0 && v != p->patches.tramp) {
+			regs->rip = patch_tramp_jump(&p->patches);
+			(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
+			if (!p->is_stopping)
+				thread_resume(t);
+			return;
+		}
 		/* cannot happen unless the target rewrote its own stack: nothing to return to */
 		log_error("pid %d: thread %d returned through the trampoline with no matching frame",
 			  (int)p->pid, (int)t->tid);
@@ -615,7 +641,7 @@ static bool on_trap(struct tthread *t)
 /* A fork child carries our int3s and scratch page: put its memory back as it was, then let it go. */
 static void clean_fork_child(struct tproc *c, struct tthread *t)
 {
-	int fd = inject_open_mem(c->pid), sig = 0;
+	int fd = inject_open_mem(c->pid);
 
 	if (fd >= 0) {
 		for (size_t i = 0; i < c->n_fork_frames; i++) {
@@ -626,13 +652,11 @@ static void clean_fork_child(struct tproc *c, struct tthread *t)
 				(void)inject_write(fd, c->fork_frames[i].slot, &c->fork_frames[i].ret,
 						   sizeof(v));
 		}
+		/* the scratch page stays, disarmed (patch.h): the forking thread's signal
+		 * frames may point into it, and nothing is injected through a child */
 		(void)patch_disarm(&c->patches, fd);
 		if (c->has_entry_bp)
 			(void)inject_write(fd, c->entry, &c->entry_orig, 1);
-		(void)patch_unmap(&c->patches, t->tid, c->syscall_insn, &sig);
-		t->is_signal_stop = true; /* the injection ends in a signal-delivery-stop */
-		if (sig && !t->pending_sig)
-			t->pending_sig = sig;
 		(void)close(fd);
 	}
 	(void)ptrace(PTRACE_DETACH, t->tid, NULL,
@@ -796,6 +820,7 @@ static int on_unknown(struct tracer *tr, pid_t tid, int status)
 
 		t->is_stopped = true;
 		t->is_signal_stop = (status >> 16) == 0;
+		t->stop_event = status >> 16;
 		t->is_group_stop = (status >> 16) == PTRACE_EVENT_STOP &&
 				   (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN ||
 				    sig == SIGTTOU);
@@ -846,6 +871,8 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 	event = status >> 16;
 	t->is_stopped = true;
 	t->is_signal_stop = event == 0;
+	t->stop_event = event;
+	t->is_group_stop = false;
 
 	if (p->state == PROC_FORK_CHILD) {
 		clean_fork_child(p, t);
@@ -881,6 +908,8 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 			return 0;
 		}
 		forget_image(p, t);
+		if (p->state == PROC_ATTACHING)
+			p->is_execed = true;
 		break;
 	case PTRACE_EVENT_EXIT:
 		t->n_frames = 0; /* its stack dies with it */
@@ -915,6 +944,259 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 	return 0;
 }
 
+/* --- last resort: leakmond crashed ---------------------------------------------------------- */
+
+/* Open /proc/PID/name without snprintf (async-signal-safe). */
+static int open_proc_raw(pid_t pid, const char *name, int flags)
+{
+	char path[64] = "/proc/", digits[16];
+	size_t n = 0, at = 6, len = strlen(name);
+
+	do {
+		digits[n++] = (char)('0' + pid % 10);
+		pid /= 10;
+	} while (pid > 0 && n < sizeof(digits));
+	while (n > 0)
+		path[at++] = digits[--n];
+	path[at++] = '/';
+	if (at + len >= sizeof(path))
+		return -1;
+	memcpy(path + at, name, len + 1);
+	return open(path, flags | O_CLOEXEC);
+}
+
+static int open_mem_raw(pid_t pid)
+{
+	return open_proc_raw(pid, "mem", O_RDWR);
+}
+
+/* The parent pid of pid, from /proc/PID/stat (async-signal-safe), or -1. */
+static pid_t ppid_raw(pid_t pid)
+{
+	char buf[512], *p;
+	int fd = open_proc_raw(pid, "stat", O_RDONLY);
+	ssize_t n;
+	pid_t v = 0;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || !p[1] || !p[2] || !p[3] || !p[4])
+		return -1;
+	for (p += 5; *p >= '0' && *p <= '9'; p++) /* ") S 1234" */
+		v = v * 10 + (*p - '0');
+	return v > 0 ? v : -1;
+}
+
+static void restore_slots(int fd, uint64_t tramp, const struct shadow_frame *frames, size_t n)
+{
+	for (size_t i = 0; tramp && i < n && i < SHADOW_MAX; i++) {
+		uint64_t v;
+
+		if (inject_read(fd, frames[i].slot, &v, sizeof(v)) == 0 && v == tramp)
+			(void)inject_write(fd, frames[i].slot, &frames[i].ret, sizeof(v));
+	}
+}
+
+/* One process's memory: hijacked return addresses back, int3s out, trampoline disarmed. */
+static void rescue_memory(void *arg)
+{
+	struct tproc *p = arg;
+	int fd = p->mem_fd;
+
+	if (p->state == PROC_VFORK_CHILD)
+		return; /* its parent's memory: restored through the parent */
+	if (fd < 0 && p->state == PROC_FORK_CHILD)
+		fd = open_mem_raw(p->pid);
+	if (fd < 0)
+		return;
+	for (struct tthread *t = p->threads; t; t = t->pnext)
+		if (t->frames)
+			restore_slots(fd, p->patches.tramp, t->frames, t->n_frames);
+	if (p->fork_frames)
+		restore_slots(fd, p->patches.tramp, p->fork_frames, p->n_fork_frames);
+	(void)patch_disarm(&p->patches, fd);
+	if (p->has_entry_bp)
+		(void)inject_write(fd, p->entry, &p->entry_orig, 1);
+	if (fd != p->mem_fd)
+		(void)close(fd);
+}
+
+/* A fork child of p that we never got to clean: it carries p's int3s, hijacked return addresses
+ * and armed trampoline (its memory is a copy of p's). Put its memory back. */
+static void rescue_child(pid_t child, const struct tproc *p)
+{
+	struct patch_set ps = p->patches;
+	int fd;
+
+	if (!ps.scratch)
+		return;
+	fd = open_mem_raw(child);
+	if (fd < 0)
+		return;
+	for (const struct tthread *t = p->threads; t; t = t->pnext)
+		if (t->frames)
+			restore_slots(fd, ps.tramp, t->frames, t->n_frames);
+	ps.is_armed = true; /* the child's copy still is, whatever the parent's state */
+	(void)patch_disarm(&ps, fd);
+	if (p->has_entry_bp)
+		(void)inject_write(fd, p->entry, &p->entry_orig, 1);
+	(void)close(fd);
+}
+
+/* Wait up to ms milliseconds for thread tid's next stop (async-signal-safe). */
+static void rescue_wait(pid_t tid, int ms)
+{
+	for (int i = 0; i < ms; i++) {
+		struct timespec ts = { 0, 1000000 };
+		int st;
+
+		if (waitpid(tid, &st, __WALL | WNOHANG) != 0)
+			return;
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* Whether thread tid of process pid has SIGTRAP pending (async-signal-safe: no stdio). */
+static bool rescue_trap_pending(pid_t pid, pid_t tid)
+{
+	char path[64] = "/proc/", buf[2048];
+	char *line;
+	size_t at = 6;
+	ssize_t n;
+	int fd;
+
+	for (int k = 0; k < 2; k++) {
+		char digits[16];
+		size_t nd = 0;
+		pid_t v = k == 0 ? pid : tid;
+
+		do {
+			digits[nd++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v > 0);
+		while (nd > 0)
+			path[at++] = digits[--nd];
+		memcpy(path + at, k == 0 ? "/task/" : "/status", k == 0 ? 6 : 8);
+		at += 6;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	line = strstr(buf, "\nSigPnd:");
+	if (!line)
+		return false;
+	line += 8;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	{
+		uint64_t mask = 0;
+
+		for (; (*line >= '0' && *line <= '9') || (*line >= 'a' && *line <= 'f'); line++)
+			mask = mask * 16 + (uint64_t)(*line <= '9' ? *line - '0' : *line - 'a' + 10);
+		return mask & (1ULL << (SIGTRAP - 1));
+	}
+}
+
+/* One process's threads: each is brought to a stop (bounded), moved off any int3 it executed,
+ * and detached with the signal it was about to receive (never the SIGTRAP of our int3). A thread
+ * interrupted after an int3 but before its SIGTRAP was delivered is let take it first. */
+static void rescue_threads(void *arg)
+{
+	struct tproc *p = arg;
+
+	for (struct tthread *t = p->threads; t; t = t->pnext) {
+		struct user_regs_struct regs;
+		bool is_ours = false;
+
+		if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0) {
+			(void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+			rescue_wait(t->tid, 50);
+		}
+		for (int round = 0; round < 3; round++) {
+			uint64_t rip;
+			siginfo_t si;
+			int sig = 0;
+
+			if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+				break; /* not stopped: the kernel detaches it when we die */
+			rip = 0;
+			if (p->patches.scratch && patch_find(&p->patches, regs.rip - 1))
+				rip = regs.rip - 1; /* executed our int3: run the original byte */
+			else if (p->patches.tramp && regs.rip - 1 == p->patches.tramp)
+				rip = patch_tramp_jump(&p->patches); /* returns by itself */
+			else if (p->entry && regs.rip - 1 == p->entry)
+				rip = p->entry;
+			if (rip) {
+				is_ours = true;
+				if (rip != regs.rip) {
+					regs.rip = rip;
+					(void)ptrace(PTRACE_SETREGS, t->tid, NULL, &regs);
+				}
+			}
+			if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &si) == 0 &&
+			    si.si_signo == SIGTRAP && (si.si_code >> 8) == PTRACE_EVENT_FORK) {
+				unsigned long child = 0;
+
+				/* a fork whose child we have not cleaned yet (or even seen) */
+				if (ptrace(PTRACE_GETEVENTMSG, t->tid, NULL, &child) == 0 && child > 0 &&
+				    !proc_find(p->tr, (pid_t)child))
+					rescue_child((pid_t)child, p);
+			}
+			if (ptrace(PTRACE_GETSIGINFO, t->tid, NULL, &si) == 0 &&
+			    !(si.si_signo == SIGTRAP && (si.si_code >> 8) != 0)) {
+				/* a signal-delivery-stop: deliver its signal, unless it is our trap - one
+				 * just executed, or one whose stop we handled already (rip moved on, the
+				 * SIGTRAP not kept for delivery) */
+				bool is_our_trap = si.si_signo == SIGTRAP &&
+						   (is_ours || (si.si_code == SI_KERNEL && t->is_stopped &&
+								t->pending_sig != SIGTRAP));
+
+				if (!is_our_trap)
+					sig = si.si_signo;
+			} else if (is_ours && rescue_trap_pending(p->pid, t->tid)) {
+				/* our SIGTRAP is still queued: let it arrive, then drop it */
+				(void)ptrace(PTRACE_CONT, t->tid, NULL, NULL);
+				rescue_wait(t->tid, 50);
+				continue;
+			}
+			(void)ptrace(PTRACE_DETACH, t->tid, NULL, (void *)(long)sig);
+			break;
+		}
+	}
+}
+
+/* The crash handler's rescue (signals.h): every traced process gets its code back, then every
+ * thread is detached. Each step survives faults on our own (possibly corrupt) tables. */
+static void tracer_rescue(void *userdata)
+{
+	struct tracer *tr = userdata;
+
+	inject_emergency_restore();
+	for (struct tproc *p = tr->procs; p; p = p->next)
+		(void)crash_try(rescue_memory, p);
+	for (struct tproc *p = tr->procs; p; p = p->next)
+		(void)crash_try(rescue_threads, p);
+	for (size_t i = 0; i < tr->n_parked && i < PARKED_MAX; i++) {
+		/* a fork child whose first stop came before its parent's fork event */
+		struct tproc *parent = proc_find(tr, ppid_raw(tr->parked[i].tid));
+
+		if (parent)
+			rescue_child(tr->parked[i].tid, parent);
+		(void)ptrace(PTRACE_DETACH, tr->parked[i].tid, NULL, NULL);
+	}
+}
+
 /* --- public ------------------------------------------------------------------------------- */
 
 struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_blocks)
@@ -933,6 +1215,9 @@ struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_b
 		free(tr);
 		return NULL;
 	}
+	if (crash_rescue_add(tracer_rescue, tr) < 0)
+		log_warning("no room for the tracer's crash rescue: a crash of leakmond would leave "
+			    "breakpoints in the traced processes");
 	return tr;
 }
 
@@ -961,6 +1246,7 @@ struct tracer *tracer_free(struct tracer *tr)
 	}
 	for (size_t i = 0; i < tr->n_parked; i++)
 		(void)ptrace(PTRACE_DETACH, tr->parked[i].tid, NULL, NULL);
+	crash_rescue_remove(tracer_rescue, tr);
 	free(tr->stack_buf);
 	free(tr);
 	return NULL;
@@ -1004,11 +1290,11 @@ bool tracer_owns(const struct tracer *tr, pid_t pid)
 	return thread_find(tr, pid) != NULL;
 }
 
-int tracer_dispatch(struct tracer *tr)
+int tracer_dispatch(struct tracer *tr, int max)
 {
 	int n = 0;
 
-	for (;;) {
+	while (n < max) {
 		int status;
 		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
 
@@ -1019,6 +1305,7 @@ int tracer_dispatch(struct tracer *tr)
 		(void)handle_status(tr, tid, status);
 		n++;
 	}
+	return n;
 }
 
 /* /proc/PID/status of a process or thread (tids are accepted). Returns 0 or -errno. */
@@ -1069,6 +1356,87 @@ static void describe_tracer(pid_t pid, pid_t tracer, char *err, size_t errlen)
 	}
 	snprintf(err, errlen, "pid %d: already traced by pid %d (%s); detach it first", (int)pid,
 		 (int)tracer, comm);
+}
+
+/* Whether thread t sits in a stop whose registers can be borrowed for an injected system call
+ * (inject.h): a signal-delivery-stop or an interrupt, not a group-stop and never the event stop of
+ * a fork, clone, exec or exit, whose system call has not returned yet. */
+static bool is_injectable(const struct tthread *t)
+{
+	return t->is_stopped && !t->is_group_stop &&
+	       (t->stop_event == 0 || t->stop_event == PTRACE_EVENT_STOP);
+}
+
+/* The thread of p to inject through, the leader if it can be. Threads stopped at an event that
+ * forbids injection are let finish their system call and interrupted again (a bounded number of
+ * rounds). *ret is NULL when every thread is group-stopped, or the process executed a new program
+ * meanwhile (p->is_execed). Returns 0; -ESRCH if the process went away (p is freed); -ETIMEDOUT. */
+static int pick_injector(struct tracer *tr, struct tproc *p, struct tthread **ret)
+{
+	*ret = NULL;
+	for (int round = 0; round < 8; round++) {
+		struct tthread *best = NULL;
+		bool is_any_running = false;
+		int r;
+
+		if (p->is_execed)
+			return 0;
+		for (struct tthread *t = p->threads; t; t = t->pnext)
+			if (is_injectable(t) && (!best || t->tid == p->pid))
+				best = t;
+		if (best) {
+			*ret = best;
+			return 0;
+		}
+		for (struct tthread *t = p->threads; t; t = t->pnext) {
+			if (t->is_group_stop)
+				continue;
+			is_any_running = true;
+			thread_resume(t);
+			(void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+		}
+		if (!is_any_running)
+			return 0;
+		r = wait_all_stopped(tr, p);
+		if (r < 0)
+			return r;
+	}
+	return -ETIMEDOUT;
+}
+
+/* Whether process p, single-threaded, is still in its dynamic linker before its entry point: an
+ * exec completed just before we attached, and its C library is not mapped yet. */
+static bool is_before_entry(struct tproc *p, struct tthread *t)
+{
+	_cleanup_free_ char *maps = NULL;
+	_cleanup_close_ int dfd = -1;
+	const char *cursor, *interp = NULL, *at = NULL;
+	size_t interp_len = 0, at_len = 0;
+	struct user_regs_struct regs;
+	uint64_t base = 0;
+	struct proc_map m;
+	char path[64];
+
+	if (p->threads->pnext || ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d", (int)p->pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || read_auxv(dfd, AT_BASE, &base) < 0 || base == 0 ||
+	    procfs_read_at(dfd, "maps", &maps) < 0)
+		return false;
+	cursor = maps;
+	while (procfs_maps_next(&cursor, &m) > 0) {
+		if (m.start == base) {
+			interp = m.path;
+			interp_len = m.path_len;
+		}
+		if (regs.rip >= m.start && regs.rip < m.end) {
+			at = m.path;
+			at_len = m.path_len;
+		}
+	}
+	return interp && at && interp_len > 0 && interp_len == at_len &&
+	       memcmp(interp, at, at_len) == 0;
 }
 
 /* Seize every thread listed in /proc/PID/task and interrupt it; list again until no new thread
@@ -1169,18 +1537,25 @@ int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, s
 			return r; /* already freed with the process */
 	}
 	if (r == 0) {
-		struct tthread *t = thread_find(tr, pid);
+		struct tthread *t = NULL;
 
-		/* inject through a thread that is not group-stopped, the leader if possible */
-		if (!t || t->is_group_stop)
-			for (t = p->threads; t && t->is_group_stop; t = t->pnext)
-				;
-		if (!t) {
+		r = pick_injector(tr, p, &t);
+		if (r == -ESRCH) {
+			snprintf(err, errlen, "pid %d: it exited while attaching", (int)pid);
+			return r;
+		}
+		if (r == 0 && p->is_execed) {
+			/* it executed a new program while we attached: hook it at its entry, once
+			 * its libraries are mapped (as for a program we start) */
+			r = arm_entry(p);
+		} else if (r == 0 && !t) {
 			/* Every thread is group-stopped: injecting now would run one of them. Wait
 			 * for SIGCONT; the process stays stopped and traced meanwhile. */
 			p->state = PROC_WAIT_CONT;
-		} else {
+		} else if (r == 0) {
 			r = install_hooks(p, t);
+			if (r == -ENOENT && is_before_entry(p, t))
+				r = arm_entry(p); /* in its dynamic linker, right after an exec */
 		}
 		if (r < 0)
 			snprintf(err, errlen, "pid %d: cannot install allocator hooks (%s)", (int)pid,
@@ -1278,7 +1653,6 @@ static int collect_pending_traps(struct tproc *p)
 int tracer_detach(struct tracer *tr, struct tproc *p)
 {
 	pid_t pid = p->pid;
-	struct tthread *inj = NULL;
 	int r, ret = 0;
 
 	p->is_stopping = true;
@@ -1348,27 +1722,12 @@ int tracer_detach(struct tracer *tr, struct tproc *p)
 							   &t->frames[i].ret, sizeof(v));
 			}
 			t->n_frames = 0;
-			if (!inj || (inj->is_group_stop && !t->is_group_stop))
-				inj = t;
 		}
 		disarm_entry(p);
+		/* the scratch page stays mapped, disarmed, for the next attach (patch.h) */
 		r = patch_disarm(&p->patches, p->mem_fd);
 		if (r < 0 && ret == 0)
 			ret = r;
-		if (p->patches.scratch && inj && all_stopped(p)) {
-			int sig = 0;
-
-			r = patch_unmap(&p->patches, inj->tid, p->syscall_insn, &sig);
-			if (sig && !inj->pending_sig)
-				inj->pending_sig = sig;
-			inj->is_signal_stop = true;
-			if (r < 0) {
-				log_warning("pid %d: cannot unmap the scratch page (%s)", (int)pid,
-					    strerror(-r));
-				if (ret == 0)
-					ret = r;
-			}
-		}
 	}
 	for (struct tthread *t = p->threads; t; t = t->pnext) {
 		int sig = t->is_signal_stop ? t->pending_sig : 0;

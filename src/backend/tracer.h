@@ -72,8 +72,10 @@ int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, s
  * at the entry point of the new program, before main(). Returns 0 or -errno with err. */
 int tracer_seize_child(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, size_t errlen);
 
-/* Handle every stop that is pending (non-blocking). Returns the number handled, or -errno. */
-int tracer_dispatch(struct tracer *tr);
+/* Handle the stops that are pending, at most max of them (non-blocking): a busy process can keep
+ * stops coming forever, and the caller's other events (signals, timers) must get their turn.
+ * Returns the number handled (max: more may be pending, call again), or -errno. */
+int tracer_dispatch(struct tracer *tr, int max);
 
 /* Restore process p exactly and detach it: threads are stopped, moved out of displaced copies,
  * hijacked return addresses put back, original bytes restored, the scratch page unmapped, then

@@ -152,6 +152,12 @@ static json_object *build_target(const struct target *t, uint64_t now_ns)
 	json_object_object_add(o, "exe", t->exe[0] ? json_object_new_string(t->exe) : NULL);
 	json_object_object_add(o, "mode", json_object_new_string(options_mode_name(t->mode)));
 	json_object_object_add(o, "status", json_object_new_string(status_name(t->status)));
+	if (t->status == TARGET_DETACHED && t->mode == MODE_TRACE) {
+		json_object_object_add(o, "detach_clean", json_object_new_boolean(t->detach_error == 0));
+		if (t->detach_error)
+			json_object_object_add(o, "detach_error",
+					       json_object_new_string(strerror(-t->detach_error)));
+	}
 	if (t->status == TARGET_EXITED) {
 		if (t->exit_signal >= 0)
 			json_object_object_add(o, "exit_signal", json_object_new_int(t->exit_signal));

@@ -10,6 +10,9 @@
 #include <sys/ptrace.h>
 #include <sys/user.h>
 #include <sys/wait.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "remote/inject.h"
@@ -93,11 +96,66 @@ int inject_find_syscall(pid_t pid, int mem_fd, uint64_t *ret_addr)
 	return -ENOENT;
 }
 
+/* The injection in progress, for inject_emergency_restore(): written before a thread's registers
+ * are changed, cleared after they are put back. */
+static struct {
+	volatile pid_t tid;
+	struct user_regs_struct saved;
+} in_flight;
+
+static bool is_dead(pid_t tid)
+{
+	char path[64], buf[512];
+	ssize_t n;
+	int fd;
+	char *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X' || p[2] == 'x';
+}
+
+/* Wait (bounded) for the next stop or the death of thread tid. A dying thread group is noticed
+ * even when tid is a leader that waitpid would only report after every other thread. */
+static int wait_thread(pid_t tid, int *status, uint64_t deadline)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		pid_t r = waitpid(tid, status, __WALL | WNOHANG);
+
+		if (r == tid)
+			return 0;
+		if (r < 0)
+			return errno == ECHILD ? -ESRCH : -errno;
+		if (++n % 64 == 0 && is_dead(tid))
+			return -ESRCH;
+		if (now_ns() > deadline)
+			return -ETIMEDOUT;
+		if (n < 256) {
+			sched_yield();
+		} else {
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
 int inject_syscall(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret_result,
 		   int *ret_pending_sig)
 {
 	struct user_regs_struct saved, regs;
-	int status, tries;
+	uint64_t deadline = now_ns() + INJECT_TIMEOUT_NS;
+	int status, tries, r;
 
 	*ret_pending_sig = 0;
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &saved) < 0)
@@ -112,21 +170,36 @@ int inject_syscall(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], in
 	regs.r10 = args[3];
 	regs.r8 = args[4];
 	regs.r9 = args[5];
-	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0)
-		return -errno;
+	in_flight.saved = saved;
+	__atomic_store_n(&in_flight.tid, tid, __ATOMIC_SEQ_CST);
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0) {
+		r = -errno;
+		goto out;
+	}
 
 	for (tries = 0; tries < 64; tries++) {
-		if (ptrace(PTRACE_SINGLESTEP, tid, NULL, NULL) < 0)
-			return -errno;
-		if (waitpid(tid, &status, __WALL) < 0)
-			return -errno;
-		if (WIFEXITED(status) || WIFSIGNALED(status))
-			return -ESRCH;
+		if (ptrace(PTRACE_SINGLESTEP, tid, NULL, NULL) < 0) {
+			r = -errno;
+			goto out;
+		}
+		r = wait_thread(tid, &status, deadline);
+		if (r < 0)
+			goto out; /* died, or still running our code: nothing can be restored */
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			r = -ESRCH;
+			goto out;
+		}
 		if (!WIFSTOPPED(status))
 			continue;
+		if ((status >> 16) == PTRACE_EVENT_EXIT) {
+			r = -ESRCH; /* killed meanwhile: it is on its way out */
+			goto out;
+		}
 		if ((status >> 16) == 0 && WSTOPSIG(status) == SIGTRAP) {
-			if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
-				return -errno;
+			if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0) {
+				r = -errno;
+				goto out;
+			}
 			if (regs.rip == insn + 2)
 				break;
 			continue; /* stopped before the instruction ran: step again */
@@ -138,7 +211,8 @@ int inject_syscall(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], in
 			/* a fault at our own instruction is ours, never the target's */
 			if (ptrace(PTRACE_GETREGS, tid, NULL, &now) == 0 && now.rip == insn) {
 				(void)ptrace(PTRACE_SETREGS, tid, NULL, &saved);
-				return -EFAULT;
+				r = -EFAULT;
+				goto out;
 			}
 		}
 		if ((status >> 16) == 0 && !*ret_pending_sig)
@@ -147,10 +221,20 @@ int inject_syscall(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], in
 	}
 	if (tries == 64) {
 		(void)ptrace(PTRACE_SETREGS, tid, NULL, &saved);
-		return -ETIMEDOUT;
+		r = -ETIMEDOUT;
+		goto out;
 	}
 	*ret_result = (int64_t)regs.rax;
-	if (ptrace(PTRACE_SETREGS, tid, NULL, &saved) < 0)
-		return -errno;
-	return 0;
+	r = ptrace(PTRACE_SETREGS, tid, NULL, &saved) < 0 ? -errno : 0;
+out:
+	__atomic_store_n(&in_flight.tid, 0, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+void inject_emergency_restore(void)
+{
+	pid_t tid = __atomic_load_n(&in_flight.tid, __ATOMIC_SEQ_CST);
+
+	if (tid > 0)
+		(void)ptrace(PTRACE_SETREGS, tid, NULL, &in_flight.saved);
 }

@@ -1,11 +1,17 @@
-/* patch.c - breakpoints with displaced instructions. */
+/* patch.c - breakpoints with displaced instructions; the kept scratch page. See patch.h. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
+#include "base/procfs.h"
+#include "base/util.h"
 #include "remote/inject.h"
 #include "remote/patch.h"
 
@@ -14,7 +20,13 @@
 #endif
 
 #define INT3 0xcc
+#define NOP 0x90
 #define NEAR_LIMIT (1ULL << 30) /* keep the page within 1 GiB of every hook */
+
+_Static_assert(sizeof(struct patch_header) <= PATCH_TRAMP_OFF, "header fits before the trampoline");
+
+/* The trampoline: int3 while armed (nop once disarmed), then jmp qword [rsp - 8]. */
+static const uint8_t tramp_code[] = { INT3, 0xff, 0x64, 0x24, 0xf8 };
 
 static bool is_near(const struct hook_set *hooks, uint64_t page)
 {
@@ -25,6 +37,40 @@ static bool is_near(const struct hook_set *hooks, uint64_t page)
 			return false;
 	}
 	return true;
+}
+
+int patch_find_scratch(pid_t pid, int mem_fd, const struct hook_set *hooks, uint64_t *ret_page)
+{
+	_cleanup_free_ char *maps = NULL;
+	_cleanup_close_ int dfd = -1;
+	const char *cursor;
+	struct proc_map m;
+	char dir[64];
+	ssize_t n;
+	int r;
+
+	*ret_page = 0;
+	snprintf(dir, sizeof(dir), "/proc/%d", (int)pid);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	n = procfs_read_at(dfd, "maps", &maps);
+	if (n < 0)
+		return (int)n;
+	cursor = maps;
+	while ((r = procfs_maps_next(&cursor, &m)) > 0) {
+		char magic[sizeof(((struct patch_header *)0)->magic)];
+
+		if (m.end - m.start != PATCH_SCRATCH_SIZE || strcmp(m.perms, "r-xp") != 0 ||
+		    m.inode != 0 || (m.path && m.path_len > 0) || !is_near(hooks, m.start))
+			continue;
+		if (inject_read(mem_fd, m.start, magic, sizeof(magic)) == 0 &&
+		    memcmp(magic, PATCH_MAGIC, sizeof(magic)) == 0) {
+			*ret_page = m.start;
+			return 0;
+		}
+	}
+	return r < 0 ? r : 0;
 }
 
 static int map_scratch(pid_t tid, uint64_t insn, const struct hook_set *hooks, uint64_t *ret_page,
@@ -69,51 +115,115 @@ static int map_scratch(pid_t tid, uint64_t insn, const struct hook_set *hooks, u
 	return -ENOMEM;
 }
 
+/* The slot to hold fn's copy: the one that already displaces addr with these very bytes, else a
+ * free one. Returns the slot index, or -1 when every slot is taken. */
+static int pick_slot(const struct patch_header *h, const uint8_t *page, uint64_t addr,
+		     uint64_t scratch, const uint8_t *code, size_t code_len_of_orig,
+		     struct insn_copy *ret_copy)
+{
+	int free_slot = -1;
+
+	for (int i = 0; i < PATCH_N_SLOTS; i++) {
+		uint64_t dest = scratch + PATCH_SLOTS_OFF + (uint64_t)i * PATCH_SLOT;
+		struct insn_copy c;
+
+		if (h->slot_addr[i] == 0) {
+			if (free_slot < 0)
+				free_slot = i;
+			continue;
+		}
+		if (h->slot_addr[i] != addr)
+			continue;
+		if (insn_relocate(code, code_len_of_orig, addr, dest, &c) == 0 &&
+		    c.code_len <= PATCH_SLOT &&
+		    memcmp(page + PATCH_SLOTS_OFF + (size_t)i * PATCH_SLOT, c.code, c.code_len) == 0) {
+			*ret_copy = c;
+			return i;
+		}
+	}
+	if (free_slot >= 0 &&
+	    (insn_relocate(code, code_len_of_orig, addr,
+			   scratch + PATCH_SLOTS_OFF + (uint64_t)free_slot * PATCH_SLOT, ret_copy) < 0 ||
+	     ret_copy->code_len > PATCH_SLOT))
+		return -2; /* cannot be displaced */
+	return free_slot;
+}
+
 int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, uint64_t syscall_insn,
 		  const struct hook_set *hooks, unsigned *ret_skipped, int *ret_pending_sig)
 {
 	uint8_t page[PATCH_SCRATCH_SIZE];
+	struct patch_header *h = (struct patch_header *)page;
 	uint64_t scratch = 0;
 	unsigned skipped = 0;
+	bool is_new = false;
 	int r;
 
 	memset(ps, 0, sizeof(*ps));
 	*ret_pending_sig = 0;
 	if (!hooks->addr[ALLOC_MALLOC] || !hooks->addr[ALLOC_FREE])
 		return -ENOTSUP;
-	r = map_scratch(tid, syscall_insn, hooks, &scratch, ret_pending_sig);
+	r = patch_find_scratch(tid, mem_fd, hooks, &scratch);
 	if (r < 0)
 		return r;
+	if (scratch) {
+		r = inject_read(mem_fd, scratch, page, sizeof(page));
+		if (r < 0)
+			return r;
+		if (h->version != PATCH_VERSION || h->n_slots != PATCH_N_SLOTS)
+			return -EPROTO; /* a page of another leakmond version: leave it alone */
+		ps->is_reused = true;
+	} else {
+		r = map_scratch(tid, syscall_insn, hooks, &scratch, ret_pending_sig);
+		if (r < 0)
+			return r;
+		is_new = true;
+		memset(page, INT3, sizeof(page));
+		memset(h, 0, sizeof(*h));
+		memcpy(h->magic, PATCH_MAGIC, sizeof(h->magic));
+		h->version = PATCH_VERSION;
+		h->n_slots = PATCH_N_SLOTS;
+	}
+	memcpy(page + PATCH_TRAMP_OFF, tramp_code, sizeof(tramp_code));
 
-	memset(page, INT3, sizeof(page));
 	for (int i = 0; i < ALLOC_FN_MAX; i++) {
 		struct patch_site *s = &ps->sites[ps->n_sites];
 		uint8_t code[32];
+		int slot;
 
 		if (!hooks->addr[i] || patch_find(ps, hooks->addr[i]))
 			continue; /* aliases (memalign is aligned_alloc in glibc): one breakpoint */
 		s->fn = (enum alloc_fn)i;
 		s->addr = hooks->addr[i];
-		s->copy_addr = scratch + PATCH_SLOT * (ps->n_sites + 1);
-		if (inject_read(mem_fd, s->addr, code, sizeof(code)) < 0 || code[0] == INT3 ||
-		    insn_relocate(code, sizeof(code), s->addr, s->copy_addr, &s->copy) < 0 ||
-		    s->copy.code_len > PATCH_SLOT) {
+		slot = -2;
+		if (inject_read(mem_fd, s->addr, code, sizeof(code)) == 0 && code[0] != INT3)
+			slot = pick_slot(h, page, s->addr, scratch, code, sizeof(code), &s->copy);
+		if (slot == -1) {
+			r = -ENOSPC;
+			goto fail;
+		}
+		if (slot < 0) {
 			if (i == ALLOC_MALLOC || i == ALLOC_FREE) {
 				r = -ENOTSUP;
 				goto fail;
 			}
+			memset(s, 0, sizeof(*s));
 			skipped++;
 			continue;
 		}
+		s->copy_addr = scratch + PATCH_SLOTS_OFF + (uint64_t)slot * PATCH_SLOT;
 		s->orig_byte = code[0];
-		memcpy(page + PATCH_SLOT * (ps->n_sites + 1), s->copy.code, s->copy.code_len);
+		h->slot_addr[slot] = s->addr;
+		memcpy(page + PATCH_SLOTS_OFF + (size_t)slot * PATCH_SLOT, s->copy.code,
+		       s->copy.code_len);
 		ps->n_sites++;
 	}
+	/* Slots in use keep their bytes: the page is rewritten with what it already holds there. */
 	r = inject_write(mem_fd, scratch, page, sizeof(page));
 	if (r < 0)
 		goto fail;
 	ps->scratch = scratch;
-	ps->tramp = scratch;
+	ps->tramp = scratch + PATCH_TRAMP_OFF;
 	for (size_t i = 0; i < ps->n_sites; i++) {
 		uint8_t b = INT3;
 
@@ -129,17 +239,19 @@ int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, uint64_t syscall_
 	ps->is_armed = true;
 	*ret_skipped = skipped;
 	return 0;
-fail: {
-	uint64_t un[6] = { scratch, PATCH_SCRATCH_SIZE, 0, 0, 0, 0 };
-	int64_t res;
-	int sig = 0;
+fail:
+	if (is_new) {
+		/* nothing ran in it yet: it goes */
+		uint64_t un[6] = { scratch, PATCH_SCRATCH_SIZE, 0, 0, 0, 0 };
+		int64_t res;
+		int sig = 0;
 
-	(void)inject_syscall(tid, syscall_insn, SYS_munmap, un, &res, &sig);
-	if (sig && !*ret_pending_sig)
-		*ret_pending_sig = sig;
+		(void)inject_syscall(tid, syscall_insn, SYS_munmap, un, &res, &sig);
+		if (sig && !*ret_pending_sig)
+			*ret_pending_sig = sig;
+	}
 	memset(ps, 0, sizeof(*ps));
 	return r;
-}
 }
 
 const struct patch_site *patch_find(const struct patch_set *ps, uint64_t addr)
@@ -180,22 +292,13 @@ int patch_disarm(struct patch_set *ps, int mem_fd)
 		if (r < 0 && ret == 0)
 			ret = r;
 	}
+	if (ps->scratch) {
+		uint8_t nop = NOP;
+		int r = inject_write(mem_fd, ps->tramp, &nop, 1);
+
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
 	ps->is_armed = false;
 	return ret;
-}
-
-int patch_unmap(struct patch_set *ps, pid_t tid, uint64_t syscall_insn, int *ret_pending_sig)
-{
-	uint64_t un[6] = { ps->scratch, PATCH_SCRATCH_SIZE, 0, 0, 0, 0 };
-	int64_t res;
-	int r;
-
-	*ret_pending_sig = 0;
-	if (!ps->scratch)
-		return 0;
-	r = inject_syscall(tid, syscall_insn, SYS_munmap, un, &res, ret_pending_sig);
-	if (r < 0)
-		return r;
-	ps->scratch = ps->tramp = 0;
-	return res < 0 ? (int)res : 0;
 }

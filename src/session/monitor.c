@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -19,6 +20,7 @@
 #include "heap/allocfn.h"
 #include "output/alert.h"
 #include "base/log.h"
+#include "base/signals.h"
 #include "base/loop.h"
 #include "config/match.h"
 #include "session/monitor.h"
@@ -37,6 +39,7 @@
 #endif
 
 #define CHILD_STOP_TIMEOUT_MS 5000
+#define DISPATCH_BATCH 256 /* ptrace stops handled before the loop's other events get a turn */
 
 struct monitor {
 	const struct options *opts;
@@ -47,7 +50,10 @@ struct monitor {
 	bool is_text;
 	uint64_t start_ns;
 	int sig_fd, tick_fd, end_fd;
+	int kick_fd;	/* eventfd: more ptrace stops are pending than one batch handled */
+	bool is_kicked;
 	const char *stop_reason;
+	char stop_signal[32];  /* the name of the signal that ended the session */
 	struct tracer *tracer; /* trace mode */
 	struct conf *conf;     /* daemon mode (--config) */
 	pid_t *refused;	       /* daemon mode: pids that matched but could not be watched */
@@ -55,6 +61,7 @@ struct monitor {
 	uint64_t tick_ns;
 	bool is_gc_pending; /* daemon mode: exited targets to drop */
 	bool is_ready;	    /* daemon mode: READY=1 sent */
+	bool is_unclean;    /* a detach was not clean: exit EXIT_UNCLEAN */
 };
 
 static void write_target_report(struct monitor *m, struct target *t);
@@ -95,6 +102,12 @@ static void write_event(struct monitor *m, struct target *t, const char *type)
 		json_object_object_add(rec, "watch", json_object_new_string(t->watch));
 	if (rec && strcmp(type, "detach") == 0 && m->stop_reason)
 		json_object_object_add(rec, "reason", json_object_new_string(m->stop_reason));
+	if (rec && strcmp(type, "detach") == 0 && t->mode == MODE_TRACE) {
+		json_object_object_add(rec, "clean", json_object_new_boolean(t->detach_error == 0));
+		if (t->detach_error)
+			json_object_object_add(rec, "error",
+					       json_object_new_string(strerror(-t->detach_error)));
+	}
 	(void)tslog_write(log_of(m, t), rec);
 }
 
@@ -185,6 +198,24 @@ static void snapshot_trace(struct target *t)
 		return;
 	tracer_get_stats(t->trace, &t->tstats);
 	t->has_tstats = true;
+}
+
+/* Stop tracing t, restoring it. An unclean detach (some thread could not be stopped in time: its
+ * breakpoints are gone but the scratch page stays for it) is logged, recorded in t for the log
+ * record and the report, and makes leakmond's exit status EXIT_UNCLEAN. */
+static void detach_trace(struct monitor *m, struct target *t)
+{
+	int r;
+
+	snapshot_trace(t);
+	r = tracer_detach(m->tracer, t->trace);
+	t->trace = NULL;
+	if (r < 0) {
+		t->detach_error = r;
+		m->is_unclean = true;
+		log_warning("pid %d (%s): detach was not clean (%s)", (int)t->pid, t->comm,
+			    strerror(-r));
+	}
 }
 
 static void on_trace_event(void *userdata, struct tproc *p, pid_t pid, enum tracer_event ev, int a)
@@ -545,46 +576,83 @@ static void reap_children(struct monitor *m)
 	}
 }
 
+/* Handle pending ptrace stops, a batch at a time: when the batch is full, more are pending and
+ * the kick eventfd brings us back here after the loop's other ready events (a SIGTERM, a timer). */
+static void dispatch_stops(struct monitor *m)
+{
+	int r = tracer_dispatch(m->tracer, DISPATCH_BATCH);
+
+	if (r < 0)
+		log_warning("waiting for traced threads failed (%s)", strerror(-r));
+	if (r == DISPATCH_BATCH && !m->is_kicked) {
+		uint64_t one = 1;
+
+		m->is_kicked = write(m->kick_fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+	}
+}
+
+static int on_kick(int fd, uint32_t events, void *userdata)
+{
+	struct monitor *m = userdata;
+	uint64_t v;
+
+	(void)events;
+	(void)!read(fd, &v, sizeof(v));
+	m->is_kicked = false;
+	if (m->tracer)
+		dispatch_stops(m);
+	return 0;
+}
+
+static void reopen_logs(struct monitor *m)
+{
+	int r = tslog_reopen(&m->log);
+
+	if (r < 0)
+		log_warning("cannot reopen log '%s' (%s), keeping the old one", m->log.path,
+			    strerror(-r));
+	for (size_t i = 0; i < m->n_targets; i++)
+		(void)tslog_reopen(&m->targets[i]->own_log);
+}
+
 static int on_signal(int fd, uint32_t events, void *userdata)
 {
 	struct monitor *m = userdata;
 	struct signalfd_siginfo si;
+	bool is_child = false;
 
-	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+	/* Bounded: stops of a busy traced process raise SIGCHLD again while we handle them. They
+	 * are handled once, after the signals read now, so the loop's other events get a turn. */
+	for (int n = 0; n < 64 && read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si); n++) {
 		switch (si.ssi_signo) {
 		case SIGCHLD:
-			if (m->tracer) {
-				int r = tracer_dispatch(m->tracer);
-
-				if (r < 0)
-					log_warning("waiting for traced threads failed (%s)",
-						    strerror(-r));
-			} else {
-				reap_children(m);
-			}
+			is_child = true;
 			break;
-		case SIGINT:
-		case SIGTERM:
-			m->stop_reason = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
-			loop_quit(m->loop, 0);
-			break;
-		case SIGHUP: {
-			int r = tslog_reopen(&m->log);
-
-			if (r < 0)
-				log_warning("cannot reopen log '%s' (%s), keeping the old one",
-					    m->log.path, strerror(-r));
-			for (size_t i = 0; i < m->n_targets; i++)
-				(void)tslog_reopen(&m->targets[i]->own_log);
+		case SIGHUP:
+			reopen_logs(m);
 			if (m->conf)
 				daemon_reload(m);
 			break;
-		}
+		case SIGUSR2:
+			reopen_logs(m); /* for logrotate: reopen without reloading */
+			break;
 		case SIGUSR1:
 			write_reports(m);
 			break;
+		default:
+			if (signals_is_terminating((int)si.ssi_signo)) {
+				signals_name((int)si.ssi_signo, m->stop_signal,
+					     sizeof(m->stop_signal));
+				m->stop_reason = m->stop_signal;
+				loop_quit(m->loop, 0);
+			}
+			break;
 		}
 	}
+	if (is_child && m->tracer)
+		dispatch_stops(m);
+	else if (is_child)
+		reap_children(m);
 	return 0;
 }
 
@@ -987,12 +1055,12 @@ static void daemon_reload(struct monitor *m)
 			log_info("pid %d (%s): no watch selects it any more, releasing it",
 				 (int)t->pid, t->comm);
 			m->stop_reason = "configuration";
-			t->status = TARGET_DETACHED;
-			t->end_ns = now_ns();
-			write_event(m, t, "detach");
-			if (t->trace) {
-				(void)tracer_detach(m->tracer, t->trace);
-				t->trace = NULL;
+			if (t->trace)
+				detach_trace(m, t);
+			if (t->status == TARGET_RUNNING) {
+				t->status = TARGET_DETACHED;
+				t->end_ns = now_ns();
+				write_event(m, t, "detach");
 			}
 			write_target_report(m, t);
 		}
@@ -1082,12 +1150,7 @@ static int setup(struct monitor *m)
 			return r;
 	}
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGUSR1);
+	signals_handled_set(&mask);
 	m->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	m->tick_fd = timer_new(1, m->tick_ns);
 	m->end_fd = o->duration_ns ? timer_new(o->duration_ns, 0) : -1;
@@ -1095,7 +1158,13 @@ static int setup(struct monitor *m)
 		fprintf(stderr, "leakmond: cannot create signalfd/timerfd (%s)\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (loop_add(m->loop, m->sig_fd, on_signal, m) < 0 ||
+	m->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->kick_fd < 0) {
+		fprintf(stderr, "leakmond: cannot create an eventfd (%s)\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (loop_add(m->loop, m->kick_fd, on_kick, m) < 0 ||
+	    loop_add(m->loop, m->sig_fd, on_signal, m) < 0 ||
 	    loop_add(m->loop, m->tick_fd, on_tick, m) < 0 ||
 	    (m->end_fd >= 0 && loop_add(m->loop, m->end_fd, on_end, m) < 0))
 		return EXIT_RUNTIME;
@@ -1125,14 +1194,7 @@ static void finish(struct monitor *m)
 		if (t->status != TARGET_RUNNING)
 			continue;
 		if (t->trace) {
-			int r;
-
-			snapshot_trace(t);
-			r = tracer_detach(m->tracer, t->trace);
-			t->trace = NULL;
-			if (r < 0)
-				log_warning("pid %d (%s): detach was not clean (%s)", (int)t->pid,
-					    t->comm, strerror(-r));
+			detach_trace(m, t);
 			if (t->status != TARGET_RUNNING)
 				continue; /* it exited while we detached */
 		}
@@ -1153,7 +1215,8 @@ static void finish(struct monitor *m)
 
 int monitor_run(const struct options *opts)
 {
-	struct monitor m = { .opts = opts, .sig_fd = -1, .tick_fd = -1, .end_fd = -1 };
+	struct monitor m = { .opts = opts, .sig_fd = -1, .tick_fd = -1, .end_fd = -1,
+			     .kick_fd = -1 };
 	int r;
 
 	m.start_ns = now_ns();
@@ -1176,12 +1239,16 @@ int monitor_run(const struct options *opts)
 		}
 	}
 	m.tracer = tracer_free(m.tracer); /* detaches anything still traced */
+	if (r == 0 && m.is_unclean)
+		r = EXIT_UNCLEAN;
 	for (size_t i = 0; i < m.n_targets; i++)
 		target_free(m.targets[i]);
 	free(m.targets);
 	loop_free(m.loop);
 	if (m.sig_fd >= 0)
 		(void)close(m.sig_fd);
+	if (m.kick_fd >= 0)
+		(void)close(m.kick_fd);
 	if (m.tick_fd >= 0)
 		(void)close(m.tick_fd);
 	if (m.end_fd >= 0)

@@ -10,6 +10,7 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 #define EXIT_TARGET 3
+#define EXIT_UNCLEAN 4 /* a target was detached, but not cleanly (see the report and log) */
 
 /* Run a session with validated options. Signals SIGCHLD, SIGINT, SIGTERM, SIGHUP and SIGUSR1 must
  * already be blocked in the calling thread. Returns the process exit status; errors are printed

@@ -82,6 +82,7 @@ struct target {
 
 	int exit_status; /* -1 unknown */
 	int exit_signal; /* -1 none/unknown */
+	int detach_error; /* 0, or -errno of an unclean detach */
 };
 
 /* Validate that pid can be watched and open it. On failure returns -errno and a one-line reason
