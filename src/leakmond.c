@@ -9,7 +9,7 @@
 
 #include "base/log.h"
 #include "base/signals.h"
-#include "session/monitor.h"
+#include "session/session.h"
 #include "config/options.h"
 
 int main(int argc, char **argv)
@@ -48,5 +48,5 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "leakmond: cannot install the crash handler (%s)\n", strerror(-r));
 	signal(SIGPIPE, SIG_IGN);
-	return monitor_run(&opts);
+	return session_run(&opts);
 }

@@ -102,6 +102,18 @@ run_leakmond() {
 	[ "$STATUS" -ne 124 ] && [ "$STATUS" -ne 137 ] || fail "leakmond did not finish within ${secs}s"
 }
 
+# wait_blocked PID SECONDS: wait until process PID blocks SIGTERM (leakmond has started and reads
+# its signals from its signalfd; a SIGTERM sent earlier would kill it by default).
+wait_blocked() {
+	local pid=$1 secs=$2 i blk
+	for i in $(seq 1 $((secs * 20))); do
+		blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' "/proc/$pid/status" 2>/dev/null)
+		[ -n "$blk" ] && [ $(( 0x$blk & 0x4000 )) -ne 0 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # jq_check FILE FILTER MESSAGE: fail unless the jq filter is true for FILE.
 jq_check() {
 	jq -e "$2" "$1" >/dev/null 2>&1 || fail "$3 (jq: $2)"

@@ -13,7 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "image/hooks.h"
+#include "heap/allocfn.h"
 #include "heap/live.h"
 
 struct alloc_event {

@@ -14,58 +14,56 @@
 #include "base/units.h"
 #include "base/util.h"
 
-static const char *status_name(enum target_status s)
+static const char *status_name(enum report_status s)
 {
 	switch (s) {
-	case TARGET_RUNNING:
+	case REPORT_RUNNING:
 		return "running";
-	case TARGET_EXITED:
+	case REPORT_EXITED:
 		return "exited";
-	case TARGET_DETACHED:
+	case REPORT_DETACHED:
 		return "detached";
 	}
 	return "running";
 }
 
-static json_object *build_rss(const struct target *t)
+static json_object *build_rss(const struct report_target *t)
 {
 	json_object *o = json_object_new_object();
 
 	if (!o)
 		return NULL;
-	json_object_object_add(o, "first_bytes", json_object_new_uint64(t->first_rss));
-	json_object_object_add(o, "last_bytes", json_object_new_uint64(t->last.rss_bytes));
-	json_object_object_add(o, "peak_bytes", json_object_new_uint64(t->peak_rss));
+	json_object_object_add(o, "first_bytes", json_object_new_uint64(t->rss_first));
+	json_object_object_add(o, "last_bytes", json_object_new_uint64(t->rss_last));
+	json_object_object_add(o, "peak_bytes", json_object_new_uint64(t->rss_peak));
 	json_object_object_add(o, "growth_bytes_per_s",
-			       json_object_new_double(t->verdict.recent.slope));
+			       json_object_new_double(t->rss_recent.slope));
 	json_object_object_add(o, "trend", json_object_new_string(trend_direction_name(
-							   t->verdict.recent.direction)));
-	json_object_object_add(o, "trend_p_value",
-			       json_object_new_double(t->verdict.recent.p_value));
-	json_object_object_add(o, "samples", json_object_new_int((int)t->rss.n));
+							   t->rss_recent.direction)));
+	json_object_object_add(o, "trend_p_value", json_object_new_double(t->rss_recent.p_value));
+	json_object_object_add(o, "samples", json_object_new_int((int)t->rss_samples));
 	return o;
 }
 
-static json_object *build_heap(const struct trace_stats *ts)
+static json_object *build_heap(const struct report_target *t)
 {
+	const struct live_stats *live = &t->heap.live;
 	json_object *o = json_object_new_object();
 
 	if (!o)
 		return NULL;
-	json_object_object_add(o, "allocs", json_object_new_uint64(ts->live.allocs));
-	json_object_object_add(o, "frees",
-			       json_object_new_uint64(ts->live.frees + ts->live.replaced));
-	json_object_object_add(o, "live_blocks", json_object_new_uint64(ts->live.live_blocks));
-	json_object_object_add(o, "live_bytes", json_object_new_uint64(ts->live.live_bytes));
-	json_object_object_add(o, "peak_live_bytes",
-			       json_object_new_uint64(ts->live.peak_live_bytes));
-	json_object_object_add(o, "unknown_frees", json_object_new_uint64(ts->live.unknown_frees));
-	json_object_object_add(o, "failed_allocs", json_object_new_uint64(ts->calls.failed));
-	json_object_object_add(o, "dropped_blocks", json_object_new_uint64(ts->live.dropped));
-	json_object_object_add(o, "nested_calls", json_object_new_uint64(ts->nested));
-	json_object_object_add(o, "stops", json_object_new_uint64(ts->stops));
-	json_object_object_add(o, "hooks", json_object_new_int((int)ts->hooks));
-	json_object_object_add(o, "threads_traced", json_object_new_uint64(ts->threads_seen));
+	json_object_object_add(o, "allocs", json_object_new_uint64(live->allocs));
+	json_object_object_add(o, "frees", json_object_new_uint64(live->frees + live->replaced));
+	json_object_object_add(o, "live_blocks", json_object_new_uint64(live->live_blocks));
+	json_object_object_add(o, "live_bytes", json_object_new_uint64(live->live_bytes));
+	json_object_object_add(o, "peak_live_bytes", json_object_new_uint64(live->peak_live_bytes));
+	json_object_object_add(o, "unknown_frees", json_object_new_uint64(live->unknown_frees));
+	json_object_object_add(o, "failed_allocs", json_object_new_uint64(t->heap.calls.failed));
+	json_object_object_add(o, "dropped_blocks", json_object_new_uint64(live->dropped));
+	json_object_object_add(o, "nested_calls", json_object_new_uint64(t->trace.nested));
+	json_object_object_add(o, "stops", json_object_new_uint64(t->trace.stops));
+	json_object_object_add(o, "hooks", json_object_new_int((int)t->trace.hooks));
+	json_object_object_add(o, "threads_traced", json_object_new_uint64(t->trace.threads_seen));
 	return o;
 }
 
@@ -140,61 +138,59 @@ static int cmp_site_bytes(const void *a, const void *b)
 							 : 0;
 }
 
-static json_object *build_target(const struct target *t, uint64_t now_ns)
+static json_object *build_target(const struct report_target *t)
 {
 	json_object *o = json_object_new_object(), *leaks, *top;
-	uint64_t end = t->end_ns ? t->end_ns : now_ns;
 
 	if (!o)
 		return NULL;
 	json_object_object_add(o, "pid", json_object_new_int(t->pid));
 	json_object_object_add(o, "comm", json_object_new_string(t->comm));
-	json_object_object_add(o, "exe", t->exe[0] ? json_object_new_string(t->exe) : NULL);
+	json_object_object_add(o, "exe", t->exe ? json_object_new_string(t->exe) : NULL);
 	json_object_object_add(o, "mode", json_object_new_string(options_mode_name(t->mode)));
 	json_object_object_add(o, "status", json_object_new_string(status_name(t->status)));
-	if (t->status == TARGET_DETACHED && t->mode == MODE_TRACE) {
+	if (t->status == REPORT_DETACHED && t->mode == MODE_TRACE) {
 		json_object_object_add(o, "detach_clean", json_object_new_boolean(t->detach_error == 0));
 		if (t->detach_error)
 			json_object_object_add(o, "detach_error",
 					       json_object_new_string(strerror(-t->detach_error)));
 	}
-	if (t->status == TARGET_EXITED) {
+	if (t->status == REPORT_EXITED) {
 		if (t->exit_signal >= 0)
 			json_object_object_add(o, "exit_signal", json_object_new_int(t->exit_signal));
 		else if (t->exit_status >= 0)
 			json_object_object_add(o, "exit_status", json_object_new_int(t->exit_status));
 	}
-	json_object_object_add(o, "observed_s",
-			       json_object_new_double((double)(end - t->attach_ns) / 1e9));
+	json_object_object_add(o, "observed_s", json_object_new_double(t->observed_s));
 	json_object_object_add(o, "rss", build_rss(t));
 	/* rss mode traces nothing: heap is null rather than made-up zeros */
-	json_object_object_add(o, "heap", t->has_tstats ? build_heap(&t->tstats) : NULL);
+	json_object_object_add(o, "heap", t->has_heap ? build_heap(t) : NULL);
 	leaks = json_object_new_array();
 	top = json_object_new_array();
-	for (size_t i = 0; i < t->n_reports; i++) {
-		if (t->reports[i].is_leak)
-			json_object_array_add(leaks, build_site(&t->reports[i], true));
+	for (size_t i = 0; i < t->n_sites; i++) {
+		if (t->sites[i].is_leak)
+			json_object_array_add(leaks, build_site(&t->sites[i], true));
 	}
 	/* top_sites by live bytes, largest first */
 	{
 		const struct site_report *tops[REPORT_TOP_MAX];
 		size_t n = 0;
 
-		for (size_t i = 0; i < t->n_reports && n < REPORT_TOP_MAX; i++)
-			if (t->reports[i].is_top)
-				tops[n++] = &t->reports[i];
+		for (size_t i = 0; i < t->n_sites && n < REPORT_TOP_MAX; i++)
+			if (t->sites[i].is_top)
+				tops[n++] = &t->sites[i];
 		qsort(tops, n, sizeof(tops[0]), cmp_site_bytes);
 		for (size_t i = 0; i < n; i++)
 			json_object_array_add(top, build_site(tops[i], false));
 	}
 	json_object_object_add(o, "leaks", leaks);
 	json_object_object_add(o, "top_sites", top);
-	if (t->rss_unexplained)
-		json_object_object_add(o, "note", json_object_new_string(t->rss_unexplained));
+	if (t->note)
+		json_object_object_add(o, "note", json_object_new_string(t->note));
 	return o;
 }
 
-json_object *report_build(struct target *const *targets, size_t n, time_t now, uint64_t now_ns)
+json_object *report_build(const struct report_target *targets, size_t n, time_t now)
 {
 	json_object *root = json_object_new_object(), *arr;
 	char stamp[32];
@@ -209,7 +205,7 @@ json_object *report_build(struct target *const *targets, size_t n, time_t now, u
 	arr = json_object_new_array();
 	json_object_object_add(root, "targets", arr);
 	for (size_t i = 0; i < n; i++)
-		json_object_array_add(arr, build_target(targets[i], now_ns));
+		json_object_array_add(arr, build_target(&targets[i]));
 	return root;
 }
 

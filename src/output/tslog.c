@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output/report.h"
 #include "output/tslog.h"
 
 json_object *tslog_record_new(const char *type, double ts, pid_t pid)
@@ -51,6 +52,85 @@ json_object *tslog_record_exit(double ts, pid_t pid, int status, int signal)
 	else if (status >= 0)
 		json_object_object_add(o, "status", json_object_new_int(status));
 	json_object_object_add(o, "status_known", json_object_new_boolean(signal >= 0 || status >= 0));
+	return o;
+}
+
+json_object *tslog_record_attach(double ts, pid_t pid, const char *comm, const char *exe,
+				 const char *mode, const char *watch)
+{
+	json_object *o = tslog_record_new("attach", ts, pid);
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "comm", json_object_new_string(comm));
+	json_object_object_add(o, "exe", exe ? json_object_new_string(exe) : NULL);
+	json_object_object_add(o, "mode", json_object_new_string(mode));
+	if (watch)
+		json_object_object_add(o, "watch", json_object_new_string(watch));
+	return o;
+}
+
+json_object *tslog_record_detach(double ts, pid_t pid, const char *reason, bool is_traced,
+				 int detach_error)
+{
+	json_object *o = tslog_record_new("detach", ts, pid);
+
+	if (!o)
+		return NULL;
+	if (reason)
+		json_object_object_add(o, "reason", json_object_new_string(reason));
+	if (is_traced) {
+		json_object_object_add(o, "clean", json_object_new_boolean(detach_error == 0));
+		if (detach_error)
+			json_object_object_add(o, "error",
+					       json_object_new_string(strerror(-detach_error)));
+	}
+	return o;
+}
+
+json_object *tslog_record_fork(double ts, pid_t pid, pid_t child)
+{
+	json_object *o = tslog_record_new("fork", ts, pid);
+
+	if (o)
+		json_object_object_add(o, "child", json_object_new_int(child));
+	return o;
+}
+
+json_object *tslog_record_exec(double ts, pid_t pid)
+{
+	return tslog_record_new("exec", ts, pid);
+}
+
+json_object *tslog_record_alert_rss(double ts, pid_t pid, const char *message,
+				    double growth_bytes_per_s, uint64_t rss_bytes)
+{
+	json_object *o = tslog_record_new("alert", ts, pid);
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "kind", json_object_new_string("rss_growth"));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	json_object_object_add(o, "growth_bytes_per_s", json_object_new_double(growth_bytes_per_s));
+	json_object_object_add(o, "rss_bytes", json_object_new_uint64(rss_bytes));
+	return o;
+}
+
+json_object *tslog_record_alert_leak(double ts, pid_t pid, const char *message,
+				     double growth_bytes_per_s, uint64_t live_bytes,
+				     uint64_t live_blocks, const struct sym_frame *frames,
+				     size_t n_frames)
+{
+	json_object *o = tslog_record_new("alert", ts, pid);
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "kind", json_object_new_string("leak"));
+	json_object_object_add(o, "message", json_object_new_string(message));
+	json_object_object_add(o, "growth_bytes_per_s", json_object_new_double(growth_bytes_per_s));
+	json_object_object_add(o, "live_bytes", json_object_new_uint64(live_bytes));
+	json_object_object_add(o, "live_blocks", json_object_new_uint64(live_blocks));
+	json_object_object_add(o, "frames", report_frames(frames, n_frames));
 	return o;
 }
 

@@ -33,6 +33,27 @@ json_object *tslog_record_sample(pid_t pid, const struct sample *s);
  * when the process was not our child: then neither field is written and "status_known" is false. */
 json_object *tslog_record_exit(double ts, pid_t pid, int status, int signal);
 
+/* "attach": comm, exe (null when unknown), mode, and watch (daemon mode, NULL: absent). */
+json_object *tslog_record_attach(double ts, pid_t pid, const char *comm, const char *exe,
+				 const char *mode, const char *watch);
+/* "detach": reason (NULL: absent); for a traced target (is_traced) "clean", and "error" with
+ * the reason when it was not (detach_error < 0). */
+json_object *tslog_record_detach(double ts, pid_t pid, const char *reason, bool is_traced,
+				 int detach_error);
+/* "fork": the child's pid. */
+json_object *tslog_record_fork(double ts, pid_t pid, pid_t child);
+/* "exec". */
+json_object *tslog_record_exec(double ts, pid_t pid);
+/* "alert" of kind "rss_growth": the message, the growth rate and RSS now. */
+json_object *tslog_record_alert_rss(double ts, pid_t pid, const char *message,
+				    double growth_bytes_per_s, uint64_t rss_bytes);
+struct sym_frame;
+/* "alert" of kind "leak": the message, the site's figures and its top frames. */
+json_object *tslog_record_alert_leak(double ts, pid_t pid, const char *message,
+				     double growth_bytes_per_s, uint64_t live_bytes,
+				     uint64_t live_blocks, const struct sym_frame *frames,
+				     size_t n_frames);
+
 struct tslog {
 	FILE *f;
 	char *path; /* NULL for stdout */

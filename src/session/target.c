@@ -94,15 +94,8 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 		return r == -EPERM ? -EACCES : r;
 	}
 
-	t = calloc(1, sizeof(*t));
+	t = target_new_detached(pid, st.name);
 	if (!t) {
-		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
-		return -ENOMEM;
-	}
-	if (series_init(&t->rss, SERIES_DEFAULT_CAP) < 0 ||
-	    series_init(&t->live, SERIES_DEFAULT_CAP) < 0) {
-		series_done(&t->rss);
-		free(t);
 		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
 		return -ENOMEM;
 	}
@@ -111,14 +104,8 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 	t->mode = mode;
 	t->proc_fd = steal_fd(&dfd);
 	t->pidfd = open_pidfd(pid);
-	snprintf(t->comm, sizeof(t->comm), "%s", st.name);
 	n = readlinkat(t->proc_fd, "exe", t->exe, sizeof(t->exe) - 1);
 	t->exe[n > 0 ? n : 0] = '\0';
-	t->status = TARGET_RUNNING;
-	t->attach_ts = wall_now();
-	t->attach_ns = now_ns();
-	t->exit_status = -1;
-	t->exit_signal = -1;
 	*ret = t;
 	return 0;
 }
@@ -136,6 +123,7 @@ struct target *target_free(struct target *t)
 	tslog_close(&t->own_log);
 	free(t->report_path);
 	sites_free(t->sites);
+	heap_free(t->heap);
 	free(t->reports);
 	free(t->site_alerts);
 	symbolizer_free(t->sym);
@@ -143,7 +131,7 @@ struct target *target_free(struct target *t)
 	return NULL;
 }
 
-int target_sample(struct target *t, uint64_t now, uint64_t start_ns, double threshold)
+int target_read_sample(struct target *t, uint64_t now, uint64_t start_ns, struct sample *ret)
 {
 	_cleanup_free_ char *status_text = NULL, *maps = NULL;
 	struct proc_status st;
@@ -175,12 +163,32 @@ int target_sample(struct target *t, uint64_t now, uint64_t start_ns, double thre
 	s.rss_file_bytes = st.rss_file;
 	s.swap_bytes = st.vm_swap;
 	s.threads = st.threads;
-	t->last = s;
-	if (!t->has_sample)
-		t->first_rss = s.rss_bytes;
-	if (s.rss_bytes > t->peak_rss)
-		t->peak_rss = s.rss_bytes;
-	t->has_sample = true;
-	(void)series_append(&t->rss, s.t_s, (double)s.rss_bytes);
-	return detect_rss(&t->rss, threshold, &t->verdict);
+	*ret = s;
+	return 0;
+}
+
+struct target *target_new_detached(pid_t pid, const char *comm)
+{
+	struct target *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	if (series_init(&t->rss, SERIES_DEFAULT_CAP) < 0 ||
+	    series_init(&t->live, SERIES_DEFAULT_CAP) < 0) {
+		series_done(&t->rss);
+		free(t);
+		return NULL;
+	}
+	t->pid = pid;
+	t->proc_fd = -1;
+	t->pidfd = -1;
+	t->mode = MODE_TRACE;
+	conf_settings_init(&t->set);
+	snprintf(t->comm, sizeof(t->comm), "%s", comm);
+	t->status = TARGET_RUNNING;
+	t->attach_ts = wall_now();
+	t->attach_ns = now_ns();
+	t->exit_status = -1;
+	t->exit_signal = -1;
+	return t;
 }

@@ -12,30 +12,20 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "output/alert.h"
-#include "config/conf.h"
-#include "verdict/detect.h"
-#include "config/options.h"
+#include "backend/backend.h"
 #include "base/procfs.h"
+#include "config/conf.h"
+#include "config/options.h"
+#include "heap/heap.h"
+#include "output/alert.h"
+#include "output/report.h"
+#include "output/tslog.h"
+#include "stack/symbols.h"
+#include "verdict/detect.h"
 #include "verdict/series.h"
 #include "verdict/sites.h"
-#include "stack/symbols.h"
-#include "backend/tracer.h"
-#include "output/tslog.h"
 
 enum target_status { TARGET_RUNNING, TARGET_EXITED, TARGET_DETACHED };
-
-#define SITE_FRAMES_MAX 128
-
-/* One call site as reported: its figures and its symbolized frames, innermost first (strings
- * borrowed from the target's symbolizer). */
-struct site_report {
-	struct site_view view;
-	bool is_leak;	/* in the report's "leaks" (verdict leak or suspect) */
-	bool is_top;	/* in "top_sites" (largest live bytes) */
-	struct sym_frame frames[SITE_FRAMES_MAX];
-	size_t n_frames;
-};
 
 struct site_alert {
 	uint32_t stack_id;
@@ -68,12 +58,15 @@ struct target {
 	struct alert_state rss_alert;
 
 	/* trace mode */
-	struct tproc *trace;	     /* NULL when not traced (rss mode, or released) */
-	struct trace_stats tstats;   /* last snapshot: kept after the process is gone */
-	bool has_tstats;
-	struct site_tracker *sites;  /* allocation sites over time (trace mode) */
-	struct symbolizer *sym;	     /* pc -> function, file, line (cold path, cached) */
-	struct site_report *reports; /* the sites of the last report, symbolized */
+	struct heap *heap;		/* what the backend feeds; kept after the process is gone */
+	struct backend_proc *bproc;	/* the backend's state; NULL when not traced (rss mode,
+					 * released, gone) */
+	const char *backend_name;	/* the backend that traced it */
+	struct backend_stats bstats;	/* last snapshot of the backend's figures */
+	bool has_stats;			/* it was traced: heap and bstats mean something */
+	struct site_tracker *sites;	/* allocation sites over time */
+	struct symbolizer *sym;		/* pc -> function, file, line (cold path, cached) */
+	struct site_report *reports;	/* the sites of the last report, symbolized */
 	size_t n_reports;
 	struct series live;		/* traced live bytes, sampled with the RSS */
 	const char *rss_unexplained;	/* static text when RSS rises but traced bytes do not */
@@ -95,8 +88,13 @@ int target_open(pid_t pid, bool is_child, enum watch_mode mode, struct target **
 /* Free a target (closes its descriptors). Returns NULL. */
 struct target *target_free(struct target *t);
 
-/* Take one sample from /proc into t->last, update the series and the verdict.
- * Returns 0, -ESRCH when the process is gone (or a zombie), other -errno on read/parse failure. */
-int target_sample(struct target *t, uint64_t now_ns, uint64_t start_ns, double threshold);
+/* Read one sample of t from /proc into *ret (rss, threads, heap mapping; ts and t_s from now and
+ * start_ns) and refresh t->comm. Returns 0, -ESRCH when the process is gone (or a zombie), other
+ * -errno on read/parse failure. */
+int target_read_sample(struct target *t, uint64_t now, uint64_t start_ns, struct sample *ret);
+
+/* A target that is no process (for tests): pid and comm given, no /proc descriptors, status
+ * RUNNING, mode trace. Returns NULL on out-of-memory. */
+struct target *target_new_detached(pid_t pid, const char *comm);
 
 #endif

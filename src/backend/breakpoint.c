@@ -1,4 +1,10 @@
-/* tracer.c - the ptrace tracing engine. See tracer.h and doc/design.md ("Trace mode"). */
+/* breakpoint.c - the breakpoint backend: int3 at every allocator entry point, driven by ptrace.
+ *
+ * One thread (the caller's) makes every ptrace call. Processes are attached with PTRACE_SEIZE
+ * (never PTRACE_O_EXITKILL: our death must not kill the target); every stop is handled by
+ * dispatch and ends with the thread resumed, listening (group-stop), or detached. Each traced
+ * process feeds the heap the session handed over at attach. See doc/design.md ("Trace mode").
+ */
 #include "config.h"
 
 #include <dirent.h>
@@ -25,7 +31,8 @@
 #include "base/procfs.h"
 #include "base/signals.h"
 #include "heap/stacks.h"
-#include "backend/tracer.h"
+#include "backend/backend.h"
+#include "heap/heap.h"
 #include "stack/unwind.h"
 #include "base/util.h"
 
@@ -85,14 +92,10 @@ struct tproc {
 	uint64_t entry;
 	uint8_t entry_orig;
 	bool has_entry_bp;
-	struct live_table *live;
-	struct stack_table *stacks;
+	struct heap *heap; /* the session's; NULL for fork and vfork children */
 	struct unwinder *unw;
-	uint64_t unwind_failures;
-	struct event_counts calls;
 	uint64_t stops, nested, threads_seen;
 	unsigned hooks_skipped;
-	uint64_t start_ns;
 	struct tthread *threads;
 	struct tproc *next;
 };
@@ -114,9 +117,9 @@ struct orphan {
 #define STACK_COPY_MAX (256 * 1024)
 
 struct tracer {
-	tracer_event_fn on_event;
+	struct backend base; /* first: the backend interface */
+	backend_note_fn note;
 	void *userdata;
-	size_t max_blocks;
 	unsigned depth;	       /* frames kept per allocation; 0: no stacks */
 	size_t stack_copy;     /* bytes of the stack copied at each allocation */
 	uint8_t *stack_buf;    /* STACK_COPY_MAX */
@@ -128,6 +131,13 @@ struct tracer {
 };
 
 static int handle_status(struct tracer *tr, pid_t tid, int status);
+static int bp_detach_proc(struct tracer *tr, struct tproc *p);
+
+static void note(struct tracer *tr, pid_t pid, enum backend_note n, int64_t a)
+{
+	if (tr->note)
+		tr->note(tr->userdata, pid, n, a);
+}
 
 /* --- tables ------------------------------------------------------------------------------- */
 
@@ -190,14 +200,6 @@ static struct tproc *proc_new(struct tracer *tr, pid_t pid, enum proc_state stat
 	p->tr = tr;
 	p->state = state;
 	p->mem_fd = -1;
-	p->start_ns = now_ns();
-	if (state != PROC_FORK_CHILD && state != PROC_VFORK_CHILD) {
-		p->live = live_new(tr->max_blocks);
-		if (!p->live) {
-			free(p);
-			return NULL;
-		}
-	}
 	p->next = tr->procs;
 	tr->procs = p;
 	return p;
@@ -221,8 +223,6 @@ static void proc_free(struct tproc *p)
 			q->vfork_parent = NULL;
 	if (p->mem_fd >= 0)
 		(void)close(p->mem_fd);
-	live_free(p->live);
-	stacks_free(p->stacks);
 	unwinder_free(p->unw);
 	free(p->fork_frames);
 	free(p);
@@ -272,6 +272,7 @@ static bool all_stopped(const struct tproc *p)
 static int wait_all_stopped(struct tracer *tr, struct tproc *p)
 {
 	uint64_t deadline = now_ns() + STOP_TIMEOUT_NS;
+	pid_t pid = p->pid;
 
 	while (!all_stopped(p)) {
 		int status;
@@ -288,8 +289,8 @@ static int wait_all_stopped(struct tracer *tr, struct tproc *p)
 			continue;
 		}
 		(void)handle_status(tr, tid, status);
-		if (!proc_find(tr, p->pid))
-			return -ESRCH; /* the whole process went away */
+		if (proc_find(tr, pid) != p)
+			return -ESRCH; /* the whole process went away (p is freed) */
 	}
 	return 0;
 }
@@ -298,7 +299,7 @@ static int wait_all_stopped(struct tracer *tr, struct tproc *p)
 
 static uint32_t elapsed_ms(const struct tproc *p)
 {
-	return (uint32_t)((now_ns() - p->start_ns) / NSEC_PER_MSEC);
+	return p->heap ? heap_now_ms(p->heap) : 0;
 }
 
 static int install_hooks(struct tproc *p, struct tthread *t)
@@ -326,9 +327,7 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 	if (r < 0)
 		return r;
 	p->state = PROC_TRACING;
-	if (p->tr->depth) {
-		if (!p->stacks)
-			p->stacks = stacks_new(0);
+	if (p->tr->depth && p->heap && p->heap->stacks) {
 		p->unw = unwinder_free(p->unw);
 		p->unw = unwinder_new(p->pid, p->mem_fd);
 		if (!p->unw)
@@ -408,9 +407,8 @@ static void release(struct tproc *p, int err)
 	struct tracer *tr = p->tr;
 	pid_t pid = p->pid;
 
-	(void)tracer_detach(tr, p);
-	if (tr->on_event)
-		tr->on_event(tr->userdata, NULL, pid, TRACER_LOST, err);
+	(void)bp_detach_proc(tr, p);
+	note(tr, pid, BACKEND_RELEASED, err);
 }
 
 /* --- breakpoint hits ------------------------------------------------------------------------ */
@@ -430,8 +428,7 @@ static void on_entry_bp(struct tthread *t, struct user_regs_struct *regs)
 		release(p, r);
 		return;
 	}
-	if (p->tr->on_event)
-		p->tr->on_event(p->tr->userdata, p, p->pid, TRACER_HOOKED, 0);
+	note(p->tr, p->pid, BACKEND_HOOKED, 0);
 	thread_resume(t);
 }
 
@@ -465,16 +462,16 @@ static int capture_stack(struct tthread *t, const struct user_regs_struct *regs,
 	}
 	memcpy(ret_addr, tr->stack_buf, sizeof(uint64_t));
 	*ret_stack_id = 0;
-	if (!p->unw || !p->stacks)
+	if (!p->unw || !p->heap || !p->heap->stacks)
 		return 0;
 	depth = unwinder_unwind(p->unw, t->tid, regs, tr->stack_buf, (size_t)n, pcs, tr->depth);
 	if (depth <= 0) {
 		/* at least the caller: the return address we just read */
 		pcs[0] = *ret_addr;
 		depth = 1;
-		p->unwind_failures++;
+		p->heap->unwind_failures++;
 	}
-	*ret_stack_id = stacks_intern(p->stacks, pcs, (size_t)depth);
+	*ret_stack_id = heap_intern(p->heap, pcs, (size_t)depth);
 	return 0;
 }
 
@@ -516,7 +513,8 @@ static void on_hook(struct tthread *t, struct user_regs_struct *regs,
 	} else if (site->fn == ALLOC_FREE) {
 		struct alloc_event ev = { .fn = ALLOC_FREE, .arg = { regs->rdi } };
 
-		events_apply(p->live, &p->calls, &ev);
+		if (p->heap)
+			heap_apply(p->heap, &ev);
 	} else if (t->n_frames < SHADOW_MAX) {
 		struct shadow_frame *f;
 		uint32_t stack_id = 0;
@@ -591,7 +589,8 @@ static void on_return(struct tthread *t, struct user_regs_struct *regs)
 	ev.stack_id = f.stack_id;
 	if (f.fn == ALLOC_POSIX_MEMALIGN && regs->rax == 0)
 		(void)inject_read(p->mem_fd, f.arg[0], &ev.out_ptr, sizeof(ev.out_ptr));
-	events_apply(p->live, &p->calls, &ev);
+	if (p->heap)
+		heap_apply(p->heap, &ev);
 	regs->rip = f.ret;
 	(void)ptrace(PTRACE_SETREGS, t->tid, NULL, regs);
 	if (!p->is_stopping)
@@ -700,8 +699,8 @@ static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
 		proc_free(c);
 		return;
 	}
-	if (!is_vfork && tr->on_event)
-		tr->on_event(tr->userdata, p, p->pid, TRACER_FORKED, (int)child);
+	if (!is_vfork)
+		note(tr, p->pid, BACKEND_FORKED, child);
 	/* its first stop may already have arrived */
 	for (size_t i = 0; i < tr->n_parked; i++) {
 		if (tr->parked[i].tid == child) {
@@ -748,16 +747,13 @@ static void on_exec(struct tthread *t)
 	}
 	/* every other thread is gone; the old image's memory, patches and blocks with it */
 	forget_image(p, t);
-	p->stacks = stacks_free(p->stacks);
-	p->live = live_free(p->live);
-	p->live = live_new(tr->max_blocks);
-	if (!p->live) {
+	if (p->heap && heap_reset(p->heap) < 0) {
 		release(p, -ENOMEM);
 		return;
 	}
 	r = arm_entry(p);
-	if (!is_launch && tr->on_event)
-		tr->on_event(tr->userdata, p, p->pid, TRACER_EXECED, 0);
+	if (!is_launch)
+		note(tr, p->pid, BACKEND_EXECED, 0);
 	if (r < 0) {
 		log_warning("pid %d: cannot trace the new program (%s), releasing it", (int)p->pid,
 			    strerror(-r));
@@ -810,8 +806,7 @@ static int on_unknown(struct tracer *tr, pid_t tid, int status)
 	struct tthread *t;
 
 	if (!WIFSTOPPED(status)) {
-		if (tr->on_event)
-			tr->on_event(tr->userdata, NULL, tid, TRACER_EXITED, status);
+		note(tr, tid, BACKEND_EXITED, status);
 		return 0;
 	}
 	if (read_status(tid, &st) == 0 && st.tgid != tid &&
@@ -859,8 +854,8 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 		if (is_leader) {
 			bool is_main = p->state != PROC_FORK_CHILD && p->state != PROC_VFORK_CHILD;
 
-			if (is_main && tr->on_event)
-				tr->on_event(tr->userdata, p, p->pid, TRACER_EXITED, status);
+			if (is_main)
+				note(tr, p->pid, BACKEND_EXITED, status);
 			proc_free(p);
 		}
 		return 0;
@@ -927,8 +922,7 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 				release(p, r);
 				return 0;
 			}
-			if (tr->on_event)
-				tr->on_event(tr->userdata, p, p->pid, TRACER_HOOKED, 0);
+			note(tr, p->pid, BACKEND_HOOKED, 0);
 		}
 		break;
 	case 0:
@@ -1199,17 +1193,21 @@ static void tracer_rescue(void *userdata)
 
 /* --- public ------------------------------------------------------------------------------- */
 
-struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_blocks)
+static struct backend *bp_destroy(struct backend *b);
+
+static struct backend *bp_create(const struct backend_config *cfg)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
 
 	if (!tr)
 		return NULL;
-	tr->on_event = on_event;
-	tr->userdata = userdata;
-	tr->max_blocks = max_blocks;
-	tr->depth = 32;
-	tr->stack_copy = 8192;
+	tr->base.ops = &backend_breakpoint;
+	tr->note = cfg->note;
+	tr->userdata = cfg->userdata;
+	tr->depth = cfg->depth > STACKS_DEPTH_MAX ? STACKS_DEPTH_MAX : cfg->depth;
+	tr->stack_copy = cfg->stack_copy < 64		    ? 64
+			 : cfg->stack_copy > STACK_COPY_MAX ? STACK_COPY_MAX
+							    : cfg->stack_copy;
 	tr->stack_buf = malloc(STACK_COPY_MAX);
 	if (!tr->stack_buf) {
 		free(tr);
@@ -1218,11 +1216,13 @@ struct tracer *tracer_new(tracer_event_fn on_event, void *userdata, size_t max_b
 	if (crash_rescue_add(tracer_rescue, tr) < 0)
 		log_warning("no room for the tracer's crash rescue: a crash of leakmond would leave "
 			    "breakpoints in the traced processes");
-	return tr;
+	return &tr->base;
 }
 
-struct tracer *tracer_free(struct tracer *tr)
+static struct backend *bp_destroy(struct backend *b)
 {
+	struct tracer *tr = (struct tracer *)b;
+
 	if (!tr)
 		return NULL;
 	/* parents first: a vfork child runs through its parent's copies until its exec */
@@ -1230,14 +1230,14 @@ struct tracer *tracer_free(struct tracer *tr)
 		is_again = false;
 		for (struct tproc *p = tr->procs; p; p = p->next) {
 			if (p->state != PROC_VFORK_CHILD) {
-				(void)tracer_detach(tr, p);
+				(void)bp_detach_proc(tr, p);
 				is_again = true;
 				break;
 			}
 		}
 	}
 	while (tr->procs)
-		(void)tracer_detach(tr, tr->procs);
+		(void)bp_detach_proc(tr, tr->procs);
 	while (tr->orphans) {
 		struct orphan *o = tr->orphans;
 
@@ -1252,46 +1252,20 @@ struct tracer *tracer_free(struct tracer *tr)
 	return NULL;
 }
 
-void tracer_set_stacks(struct tracer *tr, unsigned depth, size_t copy_bytes)
+static bool bp_owns(const struct backend *b, pid_t pid)
 {
-	tr->depth = depth > STACKS_DEPTH_MAX ? STACKS_DEPTH_MAX : depth;
-	if (copy_bytes < 64)
-		copy_bytes = 64;
-	tr->stack_copy = copy_bytes > STACK_COPY_MAX ? STACK_COPY_MAX : copy_bytes;
+	return thread_find((const struct tracer *)b, pid) != NULL;
 }
 
-uint32_t tracer_now_ms(const struct tproc *p)
+static int bp_poll_fd(const struct backend *b)
 {
-	return elapsed_ms(p);
+	(void)b;
+	return -1; /* its stops come as SIGCHLD */
 }
 
-bool tracer_is_hooked(const struct tproc *p)
+static int bp_dispatch(struct backend *b, int max)
 {
-	return p->state == PROC_TRACING;
-}
-
-const struct live_table *tracer_live(const struct tproc *p)
-{
-	return p->live;
-}
-
-const struct stack_table *tracer_stacks(const struct tproc *p)
-{
-	return p->stacks;
-}
-
-pid_t tracer_proc_pid(const struct tproc *p)
-{
-	return p->pid;
-}
-
-bool tracer_owns(const struct tracer *tr, pid_t pid)
-{
-	return thread_find(tr, pid) != NULL;
-}
-
-int tracer_dispatch(struct tracer *tr, int max)
-{
+	struct tracer *tr = (struct tracer *)b;
 	int n = 0;
 
 	while (n < max) {
@@ -1494,8 +1468,10 @@ static int seize_threads(struct tracer *tr, struct tproc *p, char *err, size_t e
 	return 0;
 }
 
-int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, size_t errlen)
+static int bp_attach(struct backend *b, pid_t pid, struct heap *heap, struct backend_proc **ret,
+		     char *err, size_t errlen)
 {
+	struct tracer *tr = (struct tracer *)b;
 	struct tproc *p;
 	pid_t other;
 	int r;
@@ -1522,6 +1498,7 @@ int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, s
 		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
 		return -ENOMEM;
 	}
+	p->heap = heap;
 	p->is_stopping = true;
 	r = seize_threads(tr, p, err, errlen);
 	if (r == 0 && !p->threads) {
@@ -1564,24 +1541,27 @@ int tracer_attach(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, s
 						 : strerror(-r));
 	}
 	if (r < 0) {
-		(void)tracer_detach(tr, p);
+		(void)bp_detach_proc(tr, p);
 		return r;
 	}
 	p->is_stopping = false;
 	for (struct tthread *t = p->threads; t; t = t->pnext)
 		thread_resume(t);
-	*ret = p;
+	*ret = (struct backend_proc *)p;
 	return 0;
 }
 
-int tracer_seize_child(struct tracer *tr, pid_t pid, struct tproc **ret, char *err, size_t errlen)
+static int bp_attach_held(struct backend *b, pid_t pid, struct heap *heap,
+			  struct backend_proc **ret, char *err, size_t errlen)
 {
+	struct tracer *tr = (struct tracer *)b;
 	struct tproc *p = proc_new(tr, pid, PROC_WAIT_EXEC);
 
 	if (!p) {
 		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
 		return -ENOMEM;
 	}
+	p->heap = heap;
 	if (ptrace(PTRACE_SEIZE, pid, NULL, (void *)(long)TRACE_OPTIONS) < 0) {
 		int e = errno;
 
@@ -1595,7 +1575,7 @@ int tracer_seize_child(struct tracer *tr, pid_t pid, struct tproc **ret, char *e
 		snprintf(err, errlen, "pid %d: out of memory", (int)pid);
 		return -ENOMEM;
 	}
-	*ret = p;
+	*ret = (struct backend_proc *)p;
 	return 0;
 }
 
@@ -1650,7 +1630,7 @@ static int collect_pending_traps(struct tproc *p)
 	return n;
 }
 
-int tracer_detach(struct tracer *tr, struct tproc *p)
+static int bp_detach_proc(struct tracer *tr, struct tproc *p)
 {
 	pid_t pid = p->pid;
 	int r, ret = 0;
@@ -1752,12 +1732,12 @@ int tracer_detach(struct tracer *tr, struct tproc *p)
 	return ret;
 }
 
-void tracer_get_stats(const struct tproc *p, struct trace_stats *ret)
+static void bp_get_stats(const struct backend_proc *bp, struct backend_stats *ret)
 {
+	const struct tproc *p = (const struct tproc *)bp;
+
 	memset(ret, 0, sizeof(*ret));
-	if (p->live)
-		live_get_stats(p->live, &ret->live);
-	ret->calls = p->calls;
+	ret->events = p->heap ? p->heap->events : 0;
 	ret->stops = p->stops;
 	ret->nested = p->nested;
 	for (const struct tthread *t = p->threads; t; t = t->pnext)
@@ -1765,12 +1745,25 @@ void tracer_get_stats(const struct tproc *p, struct trace_stats *ret)
 	ret->threads_seen = p->threads_seen;
 	ret->hooks = (unsigned)p->patches.n_sites;
 	ret->hooks_skipped = p->hooks_skipped;
-	ret->is_hooked = p->patches.is_armed;
-	ret->unwind_failures = p->unwind_failures;
-	if (p->stacks) {
-		struct stacks_stats ss;
-
-		stacks_get_stats(p->stacks, &ss);
-		ret->stacks = ss.stacks;
-	}
+	ret->is_hooked = p->state == PROC_TRACING && p->patches.is_armed;
+	ret->unwind_failures = p->heap ? p->heap->unwind_failures : 0;
 }
+
+static int bp_detach(struct backend *b, struct backend_proc *p)
+{
+	return bp_detach_proc((struct tracer *)b, (struct tproc *)p);
+}
+
+const struct backend_ops backend_breakpoint = {
+	.name = "breakpoint",
+	.is_ptrace = true,
+	.create = bp_create,
+	.destroy = bp_destroy,
+	.attach = bp_attach,
+	.attach_held = bp_attach_held,
+	.detach = bp_detach,
+	.poll_fd = bp_poll_fd,
+	.dispatch = bp_dispatch,
+	.get_stats = bp_get_stats,
+	.owns = bp_owns,
+};

@@ -1,0 +1,285 @@
+/* pipeline.c - one watched process's samples, verdicts, alerts and report model. See pipeline.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "heap/allocfn.h"
+#include "output/alert.h"
+#include "session/pipeline.h"
+#include "verdict/detect.h"
+#include "verdict/trend.h"
+
+static void write_alert(const struct target *t, const struct pipeline_out *out, const char *msg,
+			json_object *rec)
+{
+	if (t->set.syslog)
+		alert_send(msg);
+	if (out->is_alert_stderr)
+		fprintf(stderr, "leakmond: alert: %s\n", msg);
+	(void)tslog_write(out->log, rec);
+}
+
+static void raise_rss_alert(struct target *t, const struct pipeline_out *out)
+{
+	char msg[256];
+
+	if (!alert_should_fire(&t->rss_alert, now_ns(), t->verdict.recent.slope))
+		return;
+	alert_format_rss(msg, sizeof(msg), t->pid, t->comm, t->verdict.recent.slope,
+			 t->last.rss_bytes);
+	write_alert(t, out, msg,
+		    tslog_record_alert_rss(wall_now(), t->pid, msg, t->verdict.recent.slope,
+					   t->last.rss_bytes));
+}
+
+static void symbolize_site(struct target *t, struct site_report *r)
+{
+	const struct stack_table *stacks = t->heap ? t->heap->stacks : NULL;
+	const uint64_t *pcs;
+	size_t depth = stacks ? stacks_get(stacks, r->view.stack_id, &pcs) : 0;
+
+	r->n_frames = 0;
+	for (size_t i = 0; i < depth && r->n_frames < SITE_FRAMES_MAX; i++) {
+		int n = symbolizer_lookup(t->sym, pcs[i], true, r->frames + r->n_frames,
+					  SITE_FRAMES_MAX - r->n_frames);
+
+		if (n <= 0)
+			break;
+		r->n_frames += (size_t)n;
+	}
+	/* frames[0] is the allocator's caller */
+	while (r->n_frames > 1 && alloc_fn_is_allocator_name(r->frames[0].function)) {
+		memmove(r->frames, r->frames + 1, (r->n_frames - 1) * sizeof(r->frames[0]));
+		r->n_frames--;
+	}
+}
+
+void pipeline_prepare_reports(struct target *t)
+{
+	struct site_view *views = NULL;
+	struct site_report *reports;
+	double min_age = (double)t->set.min_age_ns / 1e9;
+	ssize_t n;
+	size_t k = 0, n_leaks = 0;
+
+	if (!t->sites)
+		return;
+	n = sites_judge(t->sites, min_age, DETECT_ALPHA, &views);
+	if (n < 0)
+		return;
+	if (!t->sym && t->proc_fd >= 0)
+		t->sym = symbolizer_new(t->pid);
+	reports = calloc((size_t)n + 1, sizeof(*reports));
+	if (!reports) {
+		free(views);
+		return;
+	}
+	/* views are sorted leaks first; mark the largest PIPELINE_TOP_SITES by bytes as top */
+	for (ssize_t i = 0; i < n; i++) {
+		bool is_leak = views[i].verdict != SITE_NONE && n_leaks < PIPELINE_MAX_LEAKS;
+		size_t bigger = 0;
+
+		for (ssize_t j = 0; j < n && bigger < PIPELINE_TOP_SITES; j++)
+			if (views[j].live_bytes > views[i].live_bytes ||
+			    (views[j].live_bytes == views[i].live_bytes && j < i))
+				bigger++;
+		if (!is_leak && bigger >= PIPELINE_TOP_SITES)
+			continue;
+		reports[k].view = views[i];
+		reports[k].is_leak = is_leak;
+		reports[k].is_top = bigger < PIPELINE_TOP_SITES;
+		n_leaks += is_leak;
+		if (t->sym)
+			symbolize_site(t, &reports[k]);
+		k++;
+	}
+	free(views);
+	free(t->reports);
+	t->reports = reports;
+	t->n_reports = k;
+}
+
+static struct alert_state *site_alert_state(struct target *t, uint32_t stack_id)
+{
+	struct site_alert *a;
+
+	for (size_t i = 0; i < t->n_site_alerts; i++)
+		if (t->site_alerts[i].stack_id == stack_id)
+			return &t->site_alerts[i].state;
+	a = realloc(t->site_alerts, (t->n_site_alerts + 1) * sizeof(*a));
+	if (!a)
+		return NULL;
+	t->site_alerts = a;
+	a = &t->site_alerts[t->n_site_alerts++];
+	memset(a, 0, sizeof(*a));
+	a->stack_id = stack_id;
+	return &a->state;
+}
+
+static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
+{
+	for (size_t i = 0; i < t->n_reports; i++) {
+		const struct site_report *r = &t->reports[i];
+		struct alert_state *st;
+		char msg[512];
+
+		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < t->set.alert_leak_size)
+			continue;
+		st = site_alert_state(t, r->view.stack_id);
+		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))
+			continue;
+		alert_format_leak(msg, sizeof(msg), t->pid, t->comm,
+				  r->n_frames ? &r->frames[0] : NULL, r->view.live_bytes,
+				  r->view.live_blocks, r->view.growth_bytes_per_s);
+		write_alert(t, out, msg,
+			    tslog_record_alert_leak(wall_now(), t->pid, msg,
+						    r->view.growth_bytes_per_s,
+						    r->view.live_bytes, r->view.live_blocks,
+						    r->frames, r->n_frames < 5 ? r->n_frames : 5));
+	}
+}
+
+static void sample_sites(struct target *t, const struct pipeline_out *out, double t_s,
+			 uint32_t heap_now_ms)
+{
+	if (!t->bproc || !t->bstats.is_hooked || !t->heap || !t->heap->live)
+		return;
+	if (!t->sites)
+		t->sites = sites_new();
+	if (!t->sites || sites_sample(t->sites, t->heap->live, t_s, heap_now_ms) < 0)
+		return;
+	pipeline_prepare_reports(t);
+	raise_leak_alerts(t, out);
+}
+
+/* RSS rising while the traced live bytes are not: nothing malloc hands out explains it. */
+static void judge_rss_vs_heap(struct target *t)
+{
+	struct trend_result live;
+
+	(void)series_append(&t->live, t->last.t_s, (double)t->last.live_bytes);
+	t->rss_unexplained = NULL;
+	if (t->verdict.recent.direction != TREND_RISING || t->verdict.recent.n < DETECT_RSS_MIN_POINTS)
+		return;
+	if (trend_analyze_tail(t->live.t, t->live.y, t->live.n, DETECT_RSS_WINDOW, DETECT_ALPHA,
+			       &live) < 0)
+		return;
+	if (live.direction != TREND_RISING || live.slope < t->verdict.recent.slope / 10)
+		t->rss_unexplained = "RSS is rising while the traced heap is not: fragmentation, or "
+				     "memory from outside malloc (mmap, thread stacks, "
+				     "another allocator)";
+}
+
+void pipeline_snapshot(struct target *t, const struct backend *b)
+{
+	if (!t->bproc || !b)
+		return;
+	backend_get_stats(b, t->bproc, &t->bstats);
+	t->backend_name = b->ops->name;
+	t->has_stats = true;
+}
+
+void pipeline_tick(struct target *t, const struct pipeline_out *out, const struct sample *s,
+		   const struct backend *b, uint32_t heap_now_ms)
+{
+	t->last = *s;
+	if (!t->has_sample)
+		t->first_rss = s->rss_bytes;
+	if (s->rss_bytes > t->peak_rss)
+		t->peak_rss = s->rss_bytes;
+	t->has_sample = true;
+	(void)series_append(&t->rss, s->t_s, (double)s->rss_bytes);
+	(void)detect_rss(&t->rss, t->set.alert_rss_growth, &t->verdict);
+	if (t->bproc && t->heap) {
+		struct heap_stats hs;
+
+		pipeline_snapshot(t, b);
+		heap_get_stats(t->heap, &hs);
+		t->last.has_trace = true;
+		t->last.live_bytes = hs.live.live_bytes;
+		t->last.live_blocks = hs.live.live_blocks;
+		t->last.allocs_total = hs.live.allocs;
+		/* blocks released; frees of blocks never seen allocated are counted apart */
+		t->last.frees_total = hs.live.frees + hs.live.replaced;
+	}
+	(void)tslog_write(out->log, tslog_record_sample(t->pid, &t->last));
+	if (t->verdict.should_alert)
+		raise_rss_alert(t, out);
+	sample_sites(t, out, t->last.t_s, heap_now_ms);
+	if (t->bproc)
+		judge_rss_vs_heap(t);
+}
+
+void pipeline_note(struct target *t, const struct pipeline_out *out, enum backend_note note,
+		   int64_t a)
+{
+	switch (note) {
+	case BACKEND_FORKED:
+		(void)tslog_write(out->log, tslog_record_fork(wall_now(), t->pid, (pid_t)a));
+		log_info("pid %d (%s): forked child %d, released untraced", (int)t->pid, t->comm,
+			 (int)a);
+		break;
+	case BACKEND_EXECED:
+		/* stack ids and modules of the old program mean nothing now */
+		t->sites = sites_free(t->sites);
+		t->sym = symbolizer_free(t->sym);
+		free(t->reports);
+		t->reports = NULL;
+		t->n_reports = 0;
+		(void)tslog_write(out->log, tslog_record_exec(wall_now(), t->pid));
+		log_info("pid %d (%s): executed a new program", (int)t->pid, t->comm);
+		break;
+	case BACKEND_HOOKED:
+		log_info("pid %d (%s): %u allocator hooks installed", (int)t->pid, t->comm,
+			 t->bstats.hooks);
+		break;
+	default:
+		break;
+	}
+}
+
+void pipeline_model(const struct target *t, uint64_t now_ns, struct report_target *ret)
+{
+	uint64_t end = t->end_ns ? t->end_ns : now_ns;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = t->pid;
+	ret->comm = t->comm;
+	ret->exe = t->exe[0] ? t->exe : NULL;
+	ret->mode = t->mode;
+	ret->status = t->status == TARGET_EXITED     ? REPORT_EXITED
+		      : t->status == TARGET_DETACHED ? REPORT_DETACHED
+						     : REPORT_RUNNING;
+	ret->exit_status = t->exit_status;
+	ret->exit_signal = t->exit_signal;
+	ret->detach_error = t->detach_error;
+	ret->observed_s = (double)(end - t->attach_ns) / 1e9;
+	ret->rss_first = t->first_rss;
+	ret->rss_last = t->last.rss_bytes;
+	ret->rss_peak = t->peak_rss;
+	ret->rss_recent = t->verdict.recent;
+	ret->rss_samples = t->rss.n;
+	ret->has_heap = t->has_stats && t->heap;
+	if (ret->has_heap) {
+		ret->backend = t->backend_name;
+		heap_get_stats(t->heap, &ret->heap);
+		ret->trace = t->bstats;
+	}
+	ret->sites = t->reports;
+	ret->n_sites = t->n_reports;
+	ret->note = t->rss_unexplained;
+}
+
+size_t pipeline_leak_count(const struct target *t)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < t->n_reports; k++)
+		n += t->reports[k].view.verdict == SITE_LEAK;
+	return n;
+}

@@ -1,0 +1,682 @@
+/* session.c - one leakmond run over its event loop: the target list, timers, signals, the
+ * backend's notes and stops, logs and reports. See session.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/signals.h"
+#include "base/util.h"
+#include "output/alert.h"
+#include "output/report.h"
+#include "session/session.h"
+#include "session/session_priv.h"
+
+#define DISPATCH_BATCH 256 /* backend items handled before the loop's other events get a turn */
+
+static int on_pidfd(int fd, uint32_t events, void *userdata);
+
+size_t session_running_count(const struct session *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_targets; i++)
+		n += s->targets[i]->status == TARGET_RUNNING;
+	return n;
+}
+
+struct pipeline_out session_out(struct session *s, struct target *t)
+{
+	struct pipeline_out out = { .log = t->own_log.f ? &t->own_log : &s->log,
+				    .is_alert_stderr = s->opts->verbosity >= 0 };
+
+	return out;
+}
+
+int session_add_target(struct session *s, struct target *t)
+{
+	struct target **nt = realloc(s->targets, (s->n_targets + 1) * sizeof(*nt));
+
+	if (!nt)
+		return -ENOMEM;
+	s->targets = nt;
+	s->targets[s->n_targets++] = t;
+	return 0;
+}
+
+void session_drop_target(struct session *s, size_t i)
+{
+	struct target *t = s->targets[i];
+
+	if (t->pidfd >= 0)
+		(void)loop_remove(s->loop, t->pidfd);
+	if (t->bproc)
+		(void)backend_detach(s->backend, t->bproc);
+	t->bproc = NULL;
+	target_free(t);
+	s->targets[i] = s->targets[--s->n_targets];
+}
+
+void session_watch_exit(struct session *s, struct target *t)
+{
+	/* a traced process's exit comes through the backend, with its status */
+	if (!t->bproc && t->pidfd >= 0)
+		(void)loop_add(s->loop, t->pidfd, on_pidfd, s);
+}
+
+void session_write_attach(struct session *s, struct target *t)
+{
+	struct pipeline_out out = session_out(s, t);
+
+	(void)tslog_write(out.log, tslog_record_attach(wall_now(), t->pid, t->comm,
+						       t->exe[0] ? t->exe : NULL,
+						       options_mode_name(t->mode),
+						       t->watch[0] ? t->watch : NULL));
+}
+
+void session_target_detached(struct session *s, struct target *t)
+{
+	struct pipeline_out out = session_out(s, t);
+
+	t->status = TARGET_DETACHED;
+	t->end_ns = now_ns();
+	(void)tslog_write(out.log, tslog_record_detach(wall_now(), t->pid, s->stop_reason,
+						       t->mode == MODE_TRACE, t->detach_error));
+}
+
+void session_settings_from_options(const struct options *o, struct watch_settings *ret)
+{
+	conf_settings_init(ret);
+	ret->mode = o->mode;
+	ret->interval_ns = o->interval_ns;
+	ret->min_age_ns = o->min_age_ns;
+	ret->depth = o->depth;
+	ret->syslog = o->syslog;
+	ret->alert_rss_growth = o->alert_rss_growth;
+	ret->alert_leak_size = o->alert_leak_size;
+}
+
+void session_target_gone(struct session *s, struct target *t, int wstatus, bool has_wstatus)
+{
+	struct pipeline_out out = session_out(s, t);
+
+	if (t->status != TARGET_RUNNING)
+		return;
+	if (!has_wstatus && t->is_child) {
+		int st;
+		pid_t r = waitpid(t->pid, &st, WNOHANG);
+
+		if (r == 0)
+			return; /* still exiting: its SIGCHLD brings the status */
+		if (r == t->pid) {
+			wstatus = st;
+			has_wstatus = true;
+		}
+	}
+	if (has_wstatus) {
+		if (WIFSIGNALED(wstatus))
+			t->exit_signal = WTERMSIG(wstatus);
+		else if (WIFEXITED(wstatus))
+			t->exit_status = WEXITSTATUS(wstatus);
+	}
+	t->status = TARGET_EXITED;
+	t->end_ns = now_ns();
+	if (t->pidfd >= 0)
+		(void)loop_remove(s->loop, t->pidfd);
+	(void)tslog_write(out.log, tslog_record_exit(wall_now(), t->pid, t->exit_status,
+						     t->exit_signal));
+	if (t->exit_signal >= 0)
+		log_info("pid %d (%s): killed by signal %d", (int)t->pid, t->comm, t->exit_signal);
+	else if (t->exit_status >= 0)
+		log_info("pid %d (%s): exited with status %d", (int)t->pid, t->comm,
+			 t->exit_status);
+	else
+		log_info("pid %d (%s): exited", (int)t->pid, t->comm);
+	if (s->conf) {
+		/* daemon mode: the exit is reported (its last report written) and it is dropped */
+		session_write_target_report(s, t);
+		s->is_gc_pending = true;
+		return;
+	}
+	if (session_running_count(s) == 0) {
+		s->stop_reason = "no target left";
+		loop_quit(s->loop, 0);
+	}
+}
+
+static struct target *find_target(struct session *s, pid_t pid)
+{
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i]->pid == pid && s->targets[i]->status == TARGET_RUNNING)
+			return s->targets[i];
+	return NULL;
+}
+
+int session_trace(struct session *s, struct target *t, bool is_held, char *err, size_t errlen)
+{
+	unsigned depth = s->conf ? s->conf->global.depth : s->opts->depth;
+	int r;
+
+	if (!t->heap) {
+		t->heap = heap_new(TRACE_MAX_BLOCKS, depth > 0);
+		if (!t->heap) {
+			snprintf(err, errlen, "pid %d: out of memory", (int)t->pid);
+			return -ENOMEM;
+		}
+	}
+	r = is_held ? backend_attach_held(s->backend, t->pid, t->heap, &t->bproc, err, errlen)
+		    : backend_attach(s->backend, t->pid, t->heap, &t->bproc, err, errlen);
+	if (r < 0) {
+		t->bproc = NULL;
+		return r;
+	}
+	pipeline_snapshot(t, s->backend);
+	return 0;
+}
+
+void session_untrace(struct session *s, struct target *t)
+{
+	int r;
+
+	pipeline_snapshot(t, s->backend);
+	r = backend_detach(s->backend, t->bproc);
+	t->bproc = NULL;
+	if (r < 0) {
+		t->detach_error = r;
+		s->is_unclean = true;
+		log_warning("pid %d (%s): detach was not clean (%s)", (int)t->pid, t->comm,
+			    strerror(-r));
+	}
+}
+
+static void on_note(void *userdata, pid_t pid, enum backend_note note, int64_t a)
+{
+	struct session *s = userdata;
+	struct target *t = find_target(s, pid);
+	struct pipeline_out out;
+
+	if (!t)
+		return;
+	out = session_out(s, t);
+	switch (note) {
+	case BACKEND_EXITED:
+		pipeline_snapshot(t, s->backend);
+		t->bproc = NULL;
+		session_target_gone(s, t, (int)a, true);
+		break;
+	case BACKEND_RELEASED:
+		t->bproc = NULL;
+		log_warning("pid %d (%s): tracing stopped (%s); the process was released, RSS sampling goes on",
+			    (int)pid, t->comm, strerror((int)-a));
+		session_watch_exit(s, t);
+		break;
+	case BACKEND_HOOKED:
+		pipeline_snapshot(t, s->backend);
+		pipeline_note(t, &out, note, a);
+		break;
+	default:
+		pipeline_note(t, &out, note, a);
+		break;
+	}
+}
+
+static void sample_all(struct session *s)
+{
+	uint64_t now = now_ns();
+
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		struct pipeline_out out;
+		struct sample smp;
+		int r;
+
+		if (t->status != TARGET_RUNNING || now + s->tick_ns / 2 < t->next_sample_ns)
+			continue;
+		t->next_sample_ns = now + t->set.interval_ns;
+		r = target_read_sample(t, now, s->start_ns, &smp);
+		if (r == -ESRCH && t->bproc)
+			continue; /* its exit comes through the backend, with its status */
+		if (r == -ESRCH) {
+			session_target_gone(s, t, 0, false);
+			continue;
+		}
+		if (r < 0) {
+			log_warning("pid %d (%s): cannot sample /proc (%s), skipping this interval",
+				    (int)t->pid, t->comm, strerror(-r));
+			continue;
+		}
+		out = session_out(s, t);
+		pipeline_tick(t, &out, &smp, s->backend, t->heap ? heap_now_ms(t->heap) : 0);
+	}
+}
+
+void session_write_target_report(struct session *s, struct target *t)
+{
+	struct report_target model;
+	json_object *report;
+	int r;
+
+	(void)s;
+	if (!t->report_path)
+		return;
+	if (t->sites && t->bproc && t->status == TARGET_RUNNING)
+		pipeline_prepare_reports(t);
+	pipeline_model(t, now_ns(), &model);
+	report = report_build(&model, 1, time(NULL));
+	if (t->sites)
+		sites_mark_report(t->sites);
+	if (!report)
+		return;
+	r = report_write_atomic(t->report_path, report);
+	if (r < 0)
+		log_warning("pid %d (%s): cannot write report '%s' (%s)", (int)t->pid, t->comm,
+			    t->report_path, strerror(-r));
+	json_object_put(report);
+}
+
+static void write_reports(struct session *s)
+{
+	struct report_target *models;
+	json_object *report;
+	uint64_t now = now_ns();
+	int r;
+
+	if (s->conf) {
+		for (size_t i = 0; i < s->n_targets; i++)
+			session_write_target_report(s, s->targets[i]);
+		return;
+	}
+	models = calloc(s->n_targets + 1, sizeof(*models));
+	if (!models) {
+		log_error("out of memory building the report");
+		return;
+	}
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+
+		if (t->sites && t->bproc && t->status == TARGET_RUNNING)
+			pipeline_prepare_reports(t);
+		pipeline_model(t, now, &models[i]);
+	}
+	report = report_build(models, s->n_targets, time(NULL));
+	free(models);
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i]->sites)
+			sites_mark_report(s->targets[i]->sites);
+	if (!report) {
+		log_error("out of memory building the report");
+		return;
+	}
+	if (s->opts->report_path) {
+		r = report_write_atomic(s->opts->report_path, report);
+		if (r < 0)
+			log_error("cannot write report '%s' (%s)", s->opts->report_path,
+				  strerror(-r));
+	}
+	if (s->is_text) {
+		report_print_text(stdout, report);
+		fflush(stdout);
+	}
+	json_object_put(report);
+}
+
+static int on_tick(int fd, uint32_t events, void *userdata)
+{
+	struct session *s = userdata;
+	uint64_t expirations;
+
+	(void)events;
+	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return -errno;
+	if (s->conf)
+		daemon_scan(s);
+	sample_all(s);
+	if (s->conf) {
+		daemon_gc(s);
+		daemon_notify(s, s->is_ready ? "" : "READY=1\n");
+		s->is_ready = true;
+	}
+	return 0;
+}
+
+static int on_end(int fd, uint32_t events, void *userdata)
+{
+	struct session *s = userdata;
+	uint64_t expirations;
+
+	(void)events;
+	(void)!read(fd, &expirations, sizeof(expirations));
+	s->stop_reason = "duration";
+	loop_quit(s->loop, 0);
+	return 0;
+}
+
+static int on_pidfd(int fd, uint32_t events, void *userdata)
+{
+	struct session *s = userdata;
+
+	(void)events;
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i]->pidfd == fd)
+			session_target_gone(s, s->targets[i], 0, false);
+	return 0;
+}
+
+static void reap_children(struct session *s)
+{
+	for (;;) {
+		int st;
+		pid_t pid = waitpid(-1, &st, WNOHANG);
+
+		if (pid <= 0)
+			return;
+		for (size_t i = 0; i < s->n_targets; i++)
+			if (s->targets[i]->pid == pid)
+				session_target_gone(s, s->targets[i], st, true);
+	}
+}
+
+/* Let the backend handle what is pending, a batch at a time: when the batch is full, more is
+ * pending and the kick eventfd brings us back here after the loop's other ready events (a
+ * SIGTERM, a timer). */
+static void dispatch_backend(struct session *s)
+{
+	int r = backend_dispatch(s->backend, DISPATCH_BATCH);
+
+	if (r < 0)
+		log_warning("the %s backend failed to dispatch (%s)", s->backend->ops->name,
+			    strerror(-r));
+	if (r == DISPATCH_BATCH && !s->is_kicked) {
+		uint64_t one = 1;
+
+		s->is_kicked = write(s->kick_fd, &one, sizeof(one)) == (ssize_t)sizeof(one);
+	}
+}
+
+static int on_kick(int fd, uint32_t events, void *userdata)
+{
+	struct session *s = userdata;
+	uint64_t v;
+
+	(void)events;
+	(void)!read(fd, &v, sizeof(v));
+	s->is_kicked = false;
+	if (s->backend)
+		dispatch_backend(s);
+	return 0;
+}
+
+static int on_backend_fd(int fd, uint32_t events, void *userdata)
+{
+	(void)fd;
+	(void)events;
+	dispatch_backend(userdata);
+	return 0;
+}
+
+static void reopen_logs(struct session *s)
+{
+	int r = tslog_reopen(&s->log);
+
+	if (r < 0)
+		log_warning("cannot reopen log '%s' (%s), keeping the old one", s->log.path,
+			    strerror(-r));
+	for (size_t i = 0; i < s->n_targets; i++)
+		(void)tslog_reopen(&s->targets[i]->own_log);
+}
+
+static int on_signal(int fd, uint32_t events, void *userdata)
+{
+	struct session *s = userdata;
+	struct signalfd_siginfo si;
+	bool is_child = false;
+
+	(void)events;
+	/* Bounded: stops of a busy traced process raise SIGCHLD again while we handle them. They
+	 * are handled once, after the signals read now, so the loop's other events get a turn. */
+	for (int n = 0; n < 64 && read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si); n++) {
+		switch (si.ssi_signo) {
+		case SIGCHLD:
+			is_child = true;
+			break;
+		case SIGHUP:
+			reopen_logs(s);
+			if (s->conf)
+				daemon_reload(s);
+			break;
+		case SIGUSR2:
+			reopen_logs(s); /* for logrotate: reopen without reloading */
+			break;
+		case SIGUSR1:
+			write_reports(s);
+			break;
+		default:
+			if (signals_is_terminating((int)si.ssi_signo)) {
+				signals_name((int)si.ssi_signo, s->stop_signal,
+					     sizeof(s->stop_signal));
+				s->stop_reason = s->stop_signal;
+				loop_quit(s->loop, 0);
+			}
+			break;
+		}
+	}
+	if (is_child && s->backend && s->backend->ops->is_ptrace)
+		dispatch_backend(s);
+	else if (is_child)
+		reap_children(s);
+	return 0;
+}
+
+static int timer_new(uint64_t first_ns, uint64_t interval_ns)
+{
+	struct itimerspec its = { 0 };
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	its.it_value.tv_sec = (time_t)(first_ns / NSEC_PER_SEC);
+	its.it_value.tv_nsec = (long)(first_ns % NSEC_PER_SEC);
+	its.it_interval.tv_sec = (time_t)(interval_ns / NSEC_PER_SEC);
+	its.it_interval.tv_nsec = (long)(interval_ns % NSEC_PER_SEC);
+	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
+		int r = -errno;
+
+		(void)close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int setup(struct session *s)
+{
+	const struct options *o = s->opts;
+	bool needs_backend = o->mode == MODE_TRACE;
+	struct watch_settings cli;
+	sigset_t mask;
+	int r;
+
+	s->loop = loop_new();
+	if (!s->loop)
+		return EXIT_RUNTIME;
+	session_settings_from_options(o, &cli);
+	s->tick_ns = o->interval_ns;
+	if (o->config_path) {
+		char err[1024];
+
+		r = conf_load(o->config_path, &s->conf, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "leakmond: %s\n", err);
+			return EXIT_USAGE;
+		}
+		s->tick_ns = daemon_tick_ns(s->conf);
+		needs_backend = true; /* a watch may ask for trace mode, now or after a reload */
+	}
+	if (needs_backend) {
+		struct backend_config cfg = {
+			.depth = s->conf ? s->conf->global.depth : o->depth,
+			.stack_copy = o->stack_copy,
+			.note = on_note,
+			.userdata = s,
+		};
+
+		s->backend = backend_breakpoint.create(&cfg);
+		if (!s->backend)
+			return EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < o->n_pids; i++) {
+		char err[512];
+		struct target *t;
+
+		r = target_open(o->pids[i], false, o->mode, &t, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "leakmond: %s\n", err);
+			return EXIT_TARGET;
+		}
+		t->set = cli;
+		if (session_add_target(s, t) < 0) {
+			target_free(t);
+			return EXIT_RUNTIME;
+		}
+		if (s->backend) {
+			r = session_trace(s, t, false, err, sizeof(err));
+			if (r < 0) {
+				fprintf(stderr, "leakmond: %s\n", err);
+				return EXIT_TARGET;
+			}
+		}
+	}
+	if (o->log_path) {
+		r = tslog_open(&s->log, o->log_path);
+		if (r < 0) {
+			fprintf(stderr, "leakmond: cannot open log '%s' (%s)\n", o->log_path,
+				strerror(-r));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (o->program) {
+		r = child_start(s);
+		if (r != 0)
+			return r;
+	}
+
+	signals_handled_set(&mask);
+	s->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	s->tick_fd = timer_new(1, s->tick_ns);
+	s->end_fd = o->duration_ns ? timer_new(o->duration_ns, 0) : -1;
+	if (s->sig_fd < 0 || s->tick_fd < 0 || (o->duration_ns && s->end_fd < 0)) {
+		fprintf(stderr, "leakmond: cannot create signalfd/timerfd (%s)\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	s->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s->kick_fd < 0) {
+		fprintf(stderr, "leakmond: cannot create an eventfd (%s)\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (loop_add(s->loop, s->kick_fd, on_kick, s) < 0 ||
+	    loop_add(s->loop, s->sig_fd, on_signal, s) < 0 ||
+	    loop_add(s->loop, s->tick_fd, on_tick, s) < 0 ||
+	    (s->end_fd >= 0 && loop_add(s->loop, s->end_fd, on_end, s) < 0))
+		return EXIT_RUNTIME;
+	if (s->backend && s->backend->ops->poll_fd(s->backend) >= 0 &&
+	    loop_add(s->loop, s->backend->ops->poll_fd(s->backend), on_backend_fd, s) < 0)
+		return EXIT_RUNTIME;
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+
+		if (!t->bproc && t->pidfd >= 0 && loop_add(s->loop, t->pidfd, on_pidfd, s) < 0)
+			return EXIT_RUNTIME;
+		session_write_attach(s, t);
+		log_info("pid %d (%s): watching, mode %s", (int)t->pid, t->comm,
+			 options_mode_name(t->mode));
+	}
+	if (o->syslog)
+		alert_syslog_open();
+	return 0;
+}
+
+static void finish(struct session *s)
+{
+	if (s->conf)
+		daemon_notify(s, "STOPPING=1\n");
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		int st;
+
+		if (t->status != TARGET_RUNNING)
+			continue;
+		if (t->bproc) {
+			session_untrace(s, t);
+			if (t->status != TARGET_RUNNING)
+				continue; /* it exited while we detached */
+		}
+		if (t->is_child) {
+			/* a program leakmond started was started for this watch: end it with it */
+			if (child_stop(t, &st) == 0)
+				session_target_gone(s, t, st, true);
+			else
+				session_target_gone(s, t, 0, false);
+			continue;
+		}
+		session_target_detached(s, t);
+	}
+	write_reports(s);
+}
+
+int session_run(const struct options *opts)
+{
+	struct session s = { .opts = opts, .sig_fd = -1, .tick_fd = -1, .end_fd = -1,
+			     .kick_fd = -1 };
+	int r;
+
+	s.start_ns = now_ns();
+	s.is_text = opts->text < 0 ? isatty(STDOUT_FILENO) : opts->text;
+	r = setup(&s);
+	if (r == 0) {
+		r = loop_run(s.loop);
+		if (r < 0) {
+			log_error("event loop failed (%s)", strerror(-r));
+			r = EXIT_RUNTIME;
+		}
+		finish(&s);
+	} else {
+		/* nothing was watched yet: only our own child needs ending */
+		for (size_t i = 0; i < s.n_targets; i++) {
+			int st;
+
+			if (s.targets[i]->is_child)
+				(void)child_stop(s.targets[i], &st);
+		}
+	}
+	for (size_t i = 0; i < s.n_targets; i++)
+		s.targets[i]->bproc = NULL; /* the backend detaches them all */
+	s.backend = backend_destroy(s.backend);
+	if (r == 0 && s.is_unclean)
+		r = EXIT_UNCLEAN;
+	for (size_t i = 0; i < s.n_targets; i++)
+		target_free(s.targets[i]);
+	free(s.targets);
+	loop_free(s.loop);
+	if (s.sig_fd >= 0)
+		(void)close(s.sig_fd);
+	if (s.kick_fd >= 0)
+		(void)close(s.kick_fd);
+	if (s.tick_fd >= 0)
+		(void)close(s.tick_fd);
+	if (s.end_fd >= 0)
+		(void)close(s.end_fd);
+	tslog_close(&s.log);
+	conf_free(s.conf);
+	free(s.refused);
+	return r;
+}

@@ -1,0 +1,80 @@
+/* session_priv.h - the session's state, shared by its files: session.c (loop glue, target list,
+ * signals, reports), child.c (the program leakmond starts), daemon.c (scan, reload, notify).
+ * Not for use outside src/session/.
+ */
+#ifndef LEAKMOND_SESSION_PRIV_H
+#define LEAKMOND_SESSION_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "backend/backend.h"
+#include "base/loop.h"
+#include "config/conf.h"
+#include "config/options.h"
+#include "output/tslog.h"
+#include "session/pipeline.h"
+#include "session/target.h"
+
+#define TRACE_MAX_BLOCKS (16U << 20) /* live blocks per process (about 512 MiB of table) */
+
+struct session {
+	const struct options *opts;
+	struct loop *loop;
+	struct target **targets;
+	size_t n_targets;
+	struct tslog log;
+	bool is_text;
+	uint64_t start_ns;
+	int sig_fd, tick_fd, end_fd;
+	int kick_fd;	/* eventfd: more backend work is pending than one batch handled */
+	bool is_kicked;
+	const char *stop_reason;
+	char stop_signal[32]; /* the name of the signal that ended the session */
+	struct backend *backend; /* trace mode */
+	struct conf *conf;	 /* daemon mode (--config) */
+	pid_t *refused;		 /* daemon mode: pids that matched but could not be watched */
+	size_t n_refused;
+	uint64_t tick_ns;
+	bool is_gc_pending; /* daemon mode: exited targets to drop */
+	bool is_ready;	    /* daemon mode: READY=1 sent */
+	bool is_unclean;    /* a detach was not clean: exit EXIT_UNCLEAN */
+};
+
+/* session.c */
+int session_add_target(struct session *s, struct target *t);
+void session_drop_target(struct session *s, size_t i);
+/* Where t's records and alerts go. */
+struct pipeline_out session_out(struct session *s, struct target *t);
+/* Start tracing t with the session's backend (its heap is made here): attach, or for a child held
+ * before its exec (is_held) take it there. On failure err holds the reason. Returns 0/-errno. */
+int session_trace(struct session *s, struct target *t, bool is_held, char *err, size_t errlen);
+/* Stop tracing t, restoring it; an unclean detach is recorded (EXIT_UNCLEAN). */
+void session_untrace(struct session *s, struct target *t);
+/* t exited: record how (status known only for our children), stop watching it. */
+void session_target_gone(struct session *s, struct target *t, int wstatus, bool has_wstatus);
+/* t is released while it runs on: "detach" record. */
+void session_target_detached(struct session *s, struct target *t);
+void session_write_attach(struct session *s, struct target *t);
+void session_write_target_report(struct session *s, struct target *t);
+/* Watch t's pidfd for its exit (processes not traced: a traced one's exit comes as a note). */
+void session_watch_exit(struct session *s, struct target *t);
+size_t session_running_count(const struct session *s);
+void session_settings_from_options(const struct options *o, struct watch_settings *ret);
+
+/* child.c */
+/* Start the program of --, held before exec until it is validated (and traced). Returns 0 or an
+ * exit status. */
+int child_start(struct session *s);
+/* SIGTERM (then SIGKILL after a bound) and reap a child we started. Returns 0 or -errno. */
+int child_stop(struct target *t, int *ret_wstatus);
+
+/* daemon.c */
+uint64_t daemon_tick_ns(const struct conf *c);
+void daemon_scan(struct session *s);
+void daemon_gc(struct session *s);
+void daemon_reload(struct session *s);
+void daemon_notify(struct session *s, const char *state);
+
+#endif
