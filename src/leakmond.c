@@ -29,7 +29,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (r == OPTIONS_VERSION) {
-		printf("leakmond %s\n", PACKAGE_VERSION);
+		printf("leakmond %s\n"
+		       "License GPL-3.0-or-later: GNU GPL version 3 or later "
+		       "<https://gnu.org/licenses/gpl.html>.\n"
+		       "This is free software: you are free to change and redistribute it.\n"
+		       "There is NO WARRANTY, to the extent permitted by law.\n",
+		       PACKAGE_VERSION);
 		return 0;
 	}
 	log_set_level(opts.verbosity < 0 ? LOG_LEVEL_ERROR

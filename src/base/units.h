@@ -1,10 +1,21 @@
 /* units.h - parse and format sizes, durations and growth rates as users write them.
  *
- * Pure functions: no I/O, no logging, no allocation.
- * Sizes: a number with an optional binary unit B, KiB, MiB, GiB, TiB (K, M, G, T mean the same;
- * suffixes are case-insensitive). Durations: a number with ms, s, m (or min), h or d; a bare number
- * is seconds. Numbers may have a decimal fraction ("1.5MiB", "0.5s"). Rates: SIZE/UNIT where UNIT is
- * s, m or min, h or d ("10MiB/h", "200KiB/min").
+ * Pure functions: no I/O, no logging, no allocation. Unit names are case-sensitive, and numbers
+ * are decimal with an optional fraction ("1.5MiB", "0.5s"; no sign, no exponent). Blanks may
+ * separate a number from its unit, never lead or trail.
+ *
+ * Sizes: a number with an optional binary unit B, KiB, MiB, GiB, TiB (K, M, G, T mean the same);
+ * a bare number is bytes.
+ *
+ * Durations: systemd.time(7) time spans, one or more "NUMBER UNIT" parts added together, with or
+ * without blanks between them ("1h 30min", "2min 5s", "55s500ms"); a bare number alone is seconds.
+ * Units: ns, nsec; us, usec, and "\u00b5s" or "\u03bcs" (micro sign or Greek mu, in UTF-8); ms,
+ * msec; s, sec, second(s); m, min, minute(s); h, hr, hour(s); d, day(s); w, week(s); M, month(s)
+ * (30.44 days); y, year(s) (365.25 days). So "10Ms" is refused, and "1h 30" too (a bare number
+ * only stands alone).
+ *
+ * Rates: SIZE/SPAN, where SPAN is a time unit alone or one number with its unit ("10MiB/h",
+ * "200KiB/min", "1MiB/10min").
  */
 #ifndef LEAKMOND_UNITS_H
 #define LEAKMOND_UNITS_H
@@ -15,7 +26,8 @@
 /* Returns 0, -EINVAL if malformed or negative, -ERANGE on overflow. */
 int units_parse_size(const char *s, uint64_t *ret_bytes);
 
-/* Returns 0, -EINVAL if malformed or negative, -ERANGE on overflow. Zero is allowed. */
+/* Returns 0, -EINVAL if malformed or negative, -ERANGE from about 292 years (2^63 ns) up. Zero is
+ * allowed. */
 int units_parse_duration(const char *s, uint64_t *ret_ns);
 
 /* Returns 0 and bytes per second, -EINVAL if malformed, -ERANGE on overflow. */

@@ -71,12 +71,13 @@ static const char usage_text[] =
 	"  -v, --verbose              more diagnostics on stderr\n"
 	"  -q, --quiet                fewer diagnostics on stderr\n"
 	"  -h, --help                 show this help\n"
-	"  -V, --version              show the version\n"
+	"  -V, --version              show the version and the licence\n"
 	"\n"
-	"DURATION: 500ms, 10s, 5m, 1h, 1d (a bare number is seconds).\n"
-	"SIZE: B, KiB, MiB, GiB. RATE: SIZE/s, SIZE/min, SIZE/h, SIZE/d.\n"
+	"DURATION: a systemd.time(7) span: 500ms, 10s, 5m, 1h 30min, 2d (a bare number is\n"
+	"seconds). SIZE: B, KiB, MiB, GiB (or K, M, G). RATE: SIZE/s, SIZE/min, SIZE/h, SIZE/d.\n"
+	"Units are case-sensitive: 10Ms is refused; m is a minute, M a month.\n"
 	"Exit status: 0 success, 1 runtime failure, 2 usage error, 3 a target could not be watched.\n"
-	"See leakmond(8).\n";
+	"See leakmond(8). Report bugs to <" PACKAGE_BUGREPORT ">.\n";
 
 const char *options_usage(void)
 {

@@ -228,6 +228,29 @@ START_TEST(test_overrides)
 }
 END_TEST
 
+/* Durations in the systemd.time(7) forms, blanks inside the value, a comment after it. */
+START_TEST(test_systemd_durations)
+{
+	struct conf *c = parse_ok("[global]\n"
+				  "interval = 1min 30s\n"
+				  "min_age = 1h 30min   # an hour and a half\n"
+				  "alert_rss_growth = 100MiB/hr\n"
+				  "[watch a]\n"
+				  "comm = a\n"
+				  "interval = 2sec\n"
+				  "min_age = 2min5s\n"
+				  "alert_leak_size = 2M\n");
+
+	ck_assert_uint_eq(c->global.interval_ns, S_NS(90));
+	ck_assert_uint_eq(c->global.min_age_ns, S_NS(5400));
+	ck_assert_double_eq_tol(c->global.alert_rss_growth, 100 * MIB / 3600, 1e-6);
+	ck_assert_uint_eq(c->watches[0].s.interval_ns, S_NS(2));
+	ck_assert_uint_eq(c->watches[0].s.min_age_ns, S_NS(125));
+	ck_assert_uint_eq(c->watches[0].s.alert_leak_size, 2 * 1048576);
+	conf_free(c);
+}
+END_TEST
+
 START_TEST(test_lexical)
 {
 	/* BOM, CRLF, ';' and '#' comments, blank lines, "key: value", spaces in names */
@@ -292,6 +315,21 @@ START_TEST(test_bad_values)
 		     "t.conf:3: key 'depth': invalid value '129': expected 1..128");
 	EXPECT_ERROR("[watch a]\ncomm = a\ndepth = 12x\n",
 		     "t.conf:3: key 'depth': invalid value '12x': expected 1..128");
+	/* unit suffixes are case-sensitive */
+	EXPECT_ERROR("[watch a]\ncomm = a\ninterval = 10Ms\n",
+		     "t.conf:3: key 'interval': invalid value '10Ms': expected a duration such "
+		     "as 500ms, 10s, 5m");
+	EXPECT_ERROR("[watch a]\ncomm = a\nmin_age = 1H\n",
+		     "t.conf:3: key 'min_age': invalid value '1H': expected a duration such as 30s");
+	EXPECT_ERROR("[watch a]\ncomm = a\nmin_age = 1h 30\n",
+		     "t.conf:3: key 'min_age': invalid value '1h 30': expected a duration such as "
+		     "30s");
+	EXPECT_ERROR("[watch a]\ncomm = a\nalert_leak_size = 1mib\n",
+		     "t.conf:3: key 'alert_leak_size': invalid value '1mib': expected a size such as "
+		     "1MiB");
+	EXPECT_ERROR("[watch a]\ncomm = a\nalert_rss_growth = 10MiB/H\n",
+		     "t.conf:3: key 'alert_rss_growth': invalid value '10MiB/H': expected a growth "
+		     "rate such as 10MiB/h");
 	EXPECT_ERROR("[watch a]\ncomm = a\nmin_age = soon\n",
 		     "t.conf:3: key 'min_age': invalid value 'soon': expected a duration such as 30s");
 	EXPECT_ERROR("[watch a]\ncomm = a\nalert_rss_growth = 10MiB\n",
@@ -444,6 +482,7 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_global_after_watches);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_systemd_durations);
 	tcase_add_test(tc, test_lexical);
 	tcase_add_test(tc, test_bad_keys);
 	tcase_add_test(tc, test_bad_values);

@@ -73,6 +73,31 @@ START_TEST(test_all_options)
 }
 END_TEST
 
+/* Durations in the systemd.time(7) forms, as one argument each. */
+START_TEST(test_systemd_durations)
+{
+	struct options o;
+	char err[256];
+	char **argv_;
+	int r;
+
+	r = PARSE(&o, err, "--pid", "1", "--interval", "1min 30s", "--duration", "1h 30min",
+		  "--min-age", "2min5s", "--stack-copy", "16K", "--alert-rss-growth", "1G/d");
+	ck_assert_msg(r == OPTIONS_RUN, "result %d: %s", r, err);
+	ck_assert_uint_eq(o.interval_ns, 90000000000ULL);
+	ck_assert_uint_eq(o.duration_ns, 5400000000000ULL);
+	ck_assert_uint_eq(o.min_age_ns, 125000000000ULL);
+	ck_assert_uint_eq(o.stack_copy, 16384);
+	ck_assert_double_eq_tol(o.alert_rss_growth, 1073741824.0 / 86400.0, 1e-6);
+
+	r = PARSE(&o, err, "--pid", "1", "--interval", "250msec", "--duration", "2hours");
+	ck_assert_msg(r == OPTIONS_RUN, "result %d: %s", r, err);
+	ck_assert_uint_eq(o.interval_ns, 250000000ULL);
+	ck_assert_uint_eq(o.duration_ns, 7200000000000ULL);
+	ck_assert_uint_eq(o.min_age_ns, 750000000ULL); /* 3 x interval */
+}
+END_TEST
+
 START_TEST(test_program)
 {
 	struct options o;
@@ -128,6 +153,15 @@ static const struct bad_case bad_cases[] = {
 	{ { "--pid", "1", "--alert-rss-growth", "10MiB" }, "--alert-rss-growth" },
 	{ { "--pid", "1", "--alert-leak-size", "big" }, "--alert-leak-size" },
 	{ { "--pid", "1", "--min-age", "old" }, "invalid min-age 'old'" },
+	/* unit suffixes are case-sensitive: 10Ms is not 10 ms */
+	{ { "--pid", "1", "--interval", "10Ms" }, "invalid interval '10Ms'" },
+	{ { "--pid", "1", "--interval", "10S" }, "invalid interval '10S'" },
+	{ { "--pid", "1", "--duration", "1H" }, "invalid duration '1H'" },
+	{ { "--pid", "1", "--duration", "1h 30" }, "invalid duration '1h 30'" },
+	{ { "--pid", "1", "--min-age", "5Min" }, "invalid min-age '5Min'" },
+	{ { "--pid", "1", "--stack-copy", "8kib" }, "invalid stack copy size '8kib'" },
+	{ { "--pid", "1", "--alert-leak-size", "1mib" }, "--alert-leak-size" },
+	{ { "--pid", "1", "--alert-rss-growth", "10MiB/H" }, "--alert-rss-growth" },
 	{ { "--pid", "1", "stray" }, "unexpected argument 'stray'" },
 	{ { "--mode", "rss" }, "nothing to watch" },
 	{ { "--pid", "1", "--" }, "no program given" },
@@ -159,6 +193,7 @@ static Suite *options_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_all_options);
+	tcase_add_test(tc, test_systemd_durations);
 	tcase_add_test(tc, test_program);
 	tcase_add_test(tc, test_help_version);
 	tcase_add_loop_test(tc, test_bad, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
