@@ -599,6 +599,7 @@ int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[ALLOC_FN
 			continue;
 		ret[fn].is_found = true;
 		ret[fn].value = found[fn].st_value;
+		ret[fn].size = found[fn].st_size;
 		ret[fn].is_ifunc = GELF_ST_TYPE(found[fn].st_info) == STT_GNU_IFUNC;
 		n++;
 	}
@@ -660,6 +661,8 @@ static int object_resolve(struct resolver *rs, struct object *o, bool is_exe,
 			hm->text_end = o->text_end;
 		}
 		ret->addr[fn] = addr;
+		/* the function's extent, bounded by its module's text (hostile sizes) */
+		ret->size[fn] = syms[fn].size < o->text_end - addr ? syms[fn].size : o->text_end - addr;
 		ret->module_of[fn] = o->module;
 	}
 	r = 0;

@@ -44,6 +44,7 @@ struct hook_module {
 
 struct hook_set {
 	uint64_t addr[ALLOC_FN_MAX]; /* 0 when not found */
+	uint64_t size[ALLOC_FN_MAX]; /* the function's size from its symbol (0: unknown) */
 	int module_of[ALLOC_FN_MAX]; /* index into modules[] or -1 */
 	struct hook_module modules[HOOKS_MODULES_MAX]; /* modules that provided at least one hook */
 	size_t n_modules;
@@ -90,6 +91,7 @@ int hooks_load_bias_exec(const GElf_Phdr *phdrs, size_t n, uint64_t map_start,
 
 struct hook_sym {
 	uint64_t value; /* st_value: add the module's bias */
+	uint64_t size;	/* st_size (0: unknown) */
 	bool is_found;
 	bool is_ifunc; /* STT_GNU_IFUNC: value is the resolver */
 };

@@ -361,6 +361,84 @@ int insn_copy_map_back(const struct insn_copy *copy, uint64_t orig, uint64_t des
 	return 0;
 }
 
+int insn_relocate_prologue(const uint8_t *bytes, size_t len, uint64_t orig, uint64_t dest,
+			   size_t min_len, uint8_t *ret_code, size_t code_cap, size_t *ret_code_len,
+			   size_t *ret_covered)
+{
+	size_t off = 0, out = 0;
+
+	while (off < min_len) {
+		_cleanup_decoded_ struct decoded d = { 0 };
+		struct insn_copy c;
+		bool is_last;
+		size_t keep;
+		int r;
+
+		r = decode(bytes + off, len - off, orig + off, &d);
+		if (r < 0)
+			return r;
+		is_last = off + d.insn->size >= min_len;
+		if (!is_last && (d.insn->id == X86_INS_JMP || d.insn->id == X86_INS_CALL ||
+				 d.insn->id == X86_INS_RET || d.insn->id == X86_INS_RETF ||
+				 has_group(d.insn, X86_GRP_RET) || has_group(d.insn, X86_GRP_CALL)))
+			return -ENOTSUP; /* the bytes after it are reached some other way */
+		r = insn_relocate(bytes + off, len - off, orig + off, dest + out, &c);
+		if (r < 0)
+			return r;
+		/* the copy of a plain instruction or a conditional jump ends with its jump back to
+		 * the next instruction: drop it when the next one's copy follows */
+		keep = is_last || c.n_steps == 0 ? c.code_len : c.steps[c.n_steps - 1].offset;
+		if (out + keep > code_cap)
+			return -E2BIG;
+		memcpy(ret_code + out, c.code, keep);
+		out += keep;
+		off += c.orig_len;
+	}
+	*ret_code_len = out;
+	*ret_covered = off;
+	return 0;
+}
+
+int insn_branches_into(const uint8_t *bytes, size_t len, uint64_t addr, uint64_t lo, uint64_t hi)
+{
+	_cleanup_decoded_ struct decoded d = { 0 };
+	const uint8_t *p = bytes;
+	uint64_t at = addr;
+	size_t left = len;
+	cs_err err;
+
+	err = cs_open(CS_ARCH_X86, CS_MODE_64, &d.handle);
+	if (err != CS_ERR_OK)
+		return err == CS_ERR_MEM ? -ENOMEM : -ENOTSUP;
+	d.is_open = true;
+	if (cs_option(d.handle, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK)
+		return -ENOTSUP;
+	d.insn = cs_malloc(d.handle);
+	if (!d.insn)
+		return -ENOMEM;
+	while (left > 0) {
+		const cs_x86 *x;
+
+		if (!cs_disasm_iter(d.handle, &p, &left, &at, d.insn)) {
+			/* not code (padding, data): resynchronise one byte further */
+			p++;
+			at++;
+			left--;
+			continue;
+		}
+		x = &d.insn->detail->x86;
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_IMM &&
+		    (has_group(d.insn, X86_GRP_JUMP) || has_group(d.insn, X86_GRP_CALL) ||
+		     has_group(d.insn, X86_GRP_BRANCH_RELATIVE))) {
+			uint64_t target = (uint64_t)x->operands[0].imm;
+
+			if (target > lo && target < hi)
+				return 1;
+		}
+	}
+	return 0;
+}
+
 int insn_length(const uint8_t *bytes, size_t len, uint64_t addr)
 {
 	_cleanup_decoded_ struct decoded d = { 0 };

@@ -69,6 +69,22 @@ int insn_relocate(const uint8_t *bytes, size_t len, uint64_t orig, uint64_t dest
 int insn_copy_map_back(const struct insn_copy *copy, uint64_t orig, uint64_t dest, uint64_t rip,
 		       uint64_t *ret_rip);
 
+/* Relocate the whole instructions at the start of bytes (len available, read from address orig)
+ * that cover at least min_len bytes, to run at dest: each as insn_relocate() does, one after the
+ * other, then a single jump back to orig + covered. Only the last instruction may be a call or an
+ * unconditional jump (anything after one of those is reached another way, and a call's return
+ * address would land inside the covered bytes); conditional jumps may be anywhere. Writes at most
+ * code_cap bytes to ret_code. Returns 0 with *ret_code_len and *ret_covered (>= min_len); -ENOTSUP,
+ * -EINVAL, -ERANGE as insn_relocate; -E2BIG if code_cap is too small. */
+int insn_relocate_prologue(const uint8_t *bytes, size_t len, uint64_t orig, uint64_t dest,
+			   size_t min_len, uint8_t *ret_code, size_t code_cap, size_t *ret_code_len,
+			   size_t *ret_covered);
+
+/* Whether any direct jump, conditional jump or call in the code bytes[0..len) (at address addr,
+ * disassembled linearly, skipping bytes that do not decode) targets an address strictly between
+ * lo and hi. Returns 1, 0, or -ENOMEM/-ENOTSUP. */
+int insn_branches_into(const uint8_t *bytes, size_t len, uint64_t addr, uint64_t lo, uint64_t hi);
+
 /* Length in bytes of the x86-64 instruction at `bytes` (len bytes available, at address `addr`),
  * or -EINVAL if it does not decode within len bytes (or len is 0), -ENOMEM. */
 int insn_length(const uint8_t *bytes, size_t len, uint64_t addr);
