@@ -48,7 +48,8 @@ struct agent_header {
 	uint32_t data_off;     /* struct agent_data (rw); a multiple of 4096, == code_size */
 	uint32_t tramp_off;    /* ALLOC_FN_MAX * AGENT_TRAMP_SIZE bytes of int3, inside the code */
 	uint32_t entry_off[ALLOC_FN_MAX]; /* the hook entry stub of each function */
-	uint32_t blob_size;    /* bytes of the blob image (<= code_size); the rest is zero */
+	uint32_t blob_size;    /* bytes of the blob image (<= total_size), data page(s) included
+				* with struct agent_data initialised; the rest of the mapping is 0 */
 	uint32_t reserved[3];
 };
 
@@ -80,16 +81,21 @@ struct agent_thread {
 	uint64_t rng;		/* xorshift64 state, seeded at claim */
 };
 
-/* One allocator call (32 bytes). Normalised by the agent:
+/* One allocator call (32 bytes). Normalised by the agent (every size saturated at 2^48 - 1):
  *   malloc, valloc, pvalloc     size = arg0,            ptr = result
- *   calloc                      size = n * size (saturated at 2^48 - 1), ptr = result
+ *   calloc                      size = n * size (saturated on overflow), ptr = result
  *   realloc                     size = arg1, old = arg0, ptr = result
  *   reallocarray                size = n * size,  old = arg0, ptr = result
  *   memalign, aligned_alloc     size = arg1,            ptr = result
  *   posix_memalign              size = arg2, ptr = *memptr when it returned 0, else 0
  *   free                        ptr = arg0 (free(NULL) records nothing)
  * ptr == 0 for an allocating function means it failed (realloc(p, 0) returning NULL: see
- * events.h for what that means). */
+ * events.h for what that means).
+ * Order: free's event is published before the original free runs (so that another thread's
+ * allocation of the same address can never precede it in the ring); every other event after the
+ * original returns. A sampled allocation claims its event cell first, then publishes its sample,
+ * then the event: every published sample has an event, and when the consumer sees a sampled
+ * event its sample is already visible (the oldest unconsumed one with the same ptr, fn, size). */
 struct agent_event {
 	uint64_t seq;	  /* ring protocol (see below) */
 	uint64_t ptr;

@@ -1,0 +1,495 @@
+/* agent.c - the in-target agent: allocator hooks that record into the shared rings (abi.h).
+ *
+ * Freestanding and position independent: no libc, no TLS, no relocations, raw system calls only.
+ * Built with its own rule (Makefile.am), linked at base 0 with agent.lds and turned into a flat
+ * image (blob.h); tools/check-agent rejects a link with anything but pc-relative references.
+ *
+ * Each allocator's entry stub (entry.S) calls hook_<fn>() with the original arguments and a
+ * pointer to the callee-saved registers it pushed. A hook calls the original through
+ * agent_data.orig[fn] and, when recording, publishes one event (and before it, for a sampled
+ * allocation, one sample). Everything here is async-signal-safe and reentrant: a signal handler
+ * that allocates may interrupt a hook at any instruction. A nested call (depth > 0) only calls the
+ * original; the rings are lock-free (a hook interrupted inside a claimed cell only delays the
+ * consumer); the thread slot's own fields are plain stores that a handler may race with, which at
+ * worst perturbs the sampling countdown.
+ *
+ * Ordering choices the consumer relies on (abi.h):
+ *  - free's event is published before the block is released, so an address reused by another
+ *    thread can never appear as allocated before its free;
+ *  - a sampled allocation claims its event cell first, then publishes the sample, then the
+ *    event: every published sample has an event (no orphan sample when the event ring is full).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agent/abi.h"
+
+#define SYS_getpid	     39
+#define SYS_gettid	     186
+#define SYS_process_vm_readv 310
+
+#define PAGE_SIZE    4096
+#define SLOT_PROBES  16	  /* thread slots looked at from the hash position */
+#define RING_RETRIES 1024 /* CAS attempts on a ring head before the record is dropped */
+#define STACK_IOVS   16	  /* pages per process_vm_readv call */
+#define MAX_PERIOD   (UINT64_C(1) << 48)
+
+/* The registers entry.S pushed, lowest address first; the entry rsp is just above them. */
+struct saved {
+	uint64_t rbp, rbx, r12, r13, r14, r15;
+};
+
+struct iovec_raw {
+	void *base;
+	uint64_t len;
+};
+
+typedef uint64_t (*orig_fn)(uint64_t, uint64_t, uint64_t);
+
+/* The one writable object of the agent: its own page(s) at data_off. */
+__attribute__((section(".agent_data"), aligned(64), used)) struct agent_data agent_data = {
+    .magic = AGENT_MAGIC,
+};
+
+/* entry.S writes the header's fields by hand: keep it in step with struct agent_header. */
+_Static_assert(sizeof(struct agent_header) == 88, "entry.S: header size");
+_Static_assert(offsetof(struct agent_header, code_size) == 16, "entry.S: header layout");
+_Static_assert(offsetof(struct agent_header, entry_off) == 32, "entry.S: header layout");
+_Static_assert(offsetof(struct agent_header, blob_size) == 72, "entry.S: header layout");
+_Static_assert(ALLOC_FN_MAX == 10, "entry.S: one stub per allocator function, in enum order");
+_Static_assert(ALLOC_FN_MAX *AGENT_TRAMP_SIZE == 640, "entry.S: trampoline area size");
+_Static_assert(sizeof(struct saved) == 48, "entry.S: six pushes");
+_Static_assert(sizeof(struct agent_sample) == 112, "struct agent_sample");
+
+uint64_t hook_malloc(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_calloc(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_realloc(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_reallocarray(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_free(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_posix_memalign(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_aligned_alloc(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_memalign(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_valloc(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+uint64_t hook_pvalloc(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);
+
+#define LOAD(p)	    __atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define COUNT(p)    ((void) __atomic_fetch_add((p), 1, __ATOMIC_RELAXED))
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- system calls ---- */
+
+static inline long sys0(long nr)
+{
+	long ret;
+
+	__asm__ volatile("syscall" : "=a"(ret) : "a"(nr) : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long sys6(long nr, long a0, long a1, long a2, long a3, long a4, long a5)
+{
+	register long r10 __asm__("r10") = a3;
+	register long r8 __asm__("r8") = a4;
+	register long r9 __asm__("r9") = a5;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+/* gcc may emit calls to these for struct copies; nothing here relies on it. */
+void *memcpy(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+
+void *memcpy(void *dst, const void *src, size_t n)
+{
+	void *d = dst;
+
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) : : "memory");
+	return dst;
+}
+
+void *memset(void *dst, int c, size_t n)
+{
+	void *d = dst;
+
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	return dst;
+}
+
+/* ---- thread slots ---- */
+
+static inline uint64_t thread_pointer(void)
+{
+	uint64_t tp;
+
+	/* glibc and musl keep the TCB's self pointer at %fs:0 */
+	__asm__("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+static uint64_t rng_next(struct agent_thread *t)
+{
+	uint64_t x = t->rng;
+
+	if (unlikely(!x)) /* never seeded (a handler ran between claim and seed), or reclaimed */
+		x = mix64(t->key ^ (uintptr_t) &x) | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	t->rng = x;
+	return x;
+}
+
+/* log2(x) in Q32 fixed point, for x >= 1: integer part from the leading bit, 24 fraction bits by
+ * repeated squaring of the mantissa. */
+static uint64_t log2_q32(uint64_t x)
+{
+	int ip = 63 - __builtin_clzll(x);
+	uint64_t m = ip <= 62 ? x << (62 - ip) : x >> 1; /* mantissa in [1, 2), Q62 */
+	uint64_t frac = 0;
+
+	for (int i = 1; i <= 24; i++) {
+		m = (uint64_t) (((unsigned __int128) m * m) >> 62); /* in [1, 4) */
+		if (m >= UINT64_C(1) << 63) {
+			m >>= 1;
+			frac |= UINT64_C(1) << (32 - i);
+		}
+	}
+	return ((uint64_t) ip << 32) | frac;
+}
+
+/* A draw from the exponential distribution with the given mean: mean * -ln(u), u in (0, 1]. */
+static int64_t draw_countdown(struct agent_thread *t, uint64_t mean)
+{
+	const uint64_t ln2_q32 = UINT64_C(2977044472); /* ln 2 * 2^32 */
+	uint64_t r = (rng_next(t) >> 11) + 1;	       /* [1, 2^53]: u = r / 2^53 */
+	uint64_t nlog2 = (UINT64_C(53) << 32) - log2_q32(r);
+	uint64_t nln = (uint64_t) (((unsigned __int128) nlog2 * ln2_q32) >> 32);
+
+	if (mean > MAX_PERIOD)
+		mean = MAX_PERIOD;
+	return (int64_t) (((unsigned __int128) mean * nln) >> 32);
+}
+
+static inline uint32_t slot_hash(uint64_t key)
+{
+	return (uint32_t) ((key * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+}
+
+/* The calling thread's slot: found by key within SLOT_PROBES slots of its hash, else the first
+ * free one there is claimed. NULL when the key is unusable or no slot is free. */
+static struct agent_thread *thread_slot(struct agent_shared *sh)
+{
+	uint64_t key = thread_pointer();
+	uint32_t n = LOAD(&sh->n_threads);
+	struct agent_thread *slots = (struct agent_thread *) ((char *) sh + LOAD(&sh->threads_off));
+	uint32_t h = slot_hash(key), mask = n - 1, probes = n < SLOT_PROBES ? n : SLOT_PROBES;
+	struct agent_thread *t;
+
+	if (unlikely(!key || !n))
+		return NULL;
+	t = &slots[h & mask];
+	if (likely(LOAD(&t->key) == key))
+		return t;
+	for (int round = 0; round < 2; round++) {
+		struct agent_thread *free_slot = NULL;
+		uint64_t zero = 0;
+
+		for (uint32_t i = 0; i < probes; i++) {
+			uint64_t k;
+
+			t = &slots[(h + i) & mask];
+			k = LOAD(&t->key);
+			if (k == key)
+				return t;
+			if (!k && !free_slot)
+				free_slot = t;
+		}
+		if (!free_slot)
+			return NULL;
+		if (__atomic_compare_exchange_n(&free_slot->key, &zero, key, false,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			uint64_t mean = LOAD(&sh->sample_bytes);
+
+			STORE(&free_slot->tid, (uint32_t) sys0(SYS_gettid));
+			STORE(&free_slot->rng, mix64(key ^ ((uint64_t) free_slot->tid << 32)) | 1);
+			STORE(&free_slot->until_sample, mean ? draw_countdown(free_slot, mean) : 0);
+			return free_slot;
+		}
+		/* lost the slot to another thread, or to a handler of ours that claimed one for
+		 * us meanwhile: look again */
+	}
+	return NULL;
+}
+
+/* Whether an allocation of size bytes is sampled; *ret_period gets the mean in force. */
+static bool take_sample(struct agent_shared *sh, struct agent_thread *t, uint64_t size,
+			uint64_t *ret_period)
+{
+	uint64_t mean = LOAD(&sh->sample_bytes);
+	int64_t left;
+
+	*ret_period = mean;
+	if (!mean)
+		return true;
+	left = (int64_t) ((uint64_t) LOAD(&t->until_sample) - size);
+	if (likely(left >= 0)) {
+		/* a countdown drawn for a much larger mean (the setting was lowered): redraw */
+		if (unlikely((uint64_t) left > (mean < MAX_PERIOD ? mean : MAX_PERIOD) << 6))
+			left = draw_countdown(t, mean);
+		STORE(&t->until_sample, left);
+		return false;
+	}
+	STORE(&t->until_sample, draw_countdown(t, mean));
+	return true;
+}
+
+/* ---- rings (abi.h: bounded MPSC, one sequence number per cell) ---- */
+
+/* Claim the cell at the ring's head. Returns its position, or -1 if full or contended too long. */
+static int64_t ring_claim(uint64_t *head, char *cells, uint32_t n, uint32_t cell_size)
+{
+	uint64_t pos = LOAD(head);
+
+	for (int i = 0; i < RING_RETRIES; i++) {
+		uint64_t *seq = (uint64_t *) (cells + (uint64_t) (pos & (n - 1)) * cell_size);
+		int64_t dif = (int64_t) (__atomic_load_n(seq, __ATOMIC_ACQUIRE) - pos);
+
+		if (dif == 0) {
+			if (__atomic_compare_exchange_n(head, &pos, pos + 1, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+				return (int64_t) pos;
+		} else if (dif < 0) {
+			return -1;
+		} else {
+			pos = LOAD(head);
+		}
+	}
+	return -1;
+}
+
+/* Copy up to len bytes of this process's memory from src, stopping at the first unreadable page.
+ * One iovec per page, so that a partial transfer ends exactly there. Returns the bytes copied. */
+static uint32_t copy_stack(uint8_t *dst, uint64_t src, uint32_t len)
+{
+	long pid = sys0(SYS_getpid);
+	uint32_t done = 0;
+
+	while (done < len) {
+		struct iovec_raw remote[STACK_IOVS], local;
+		uint64_t addr = src + done, total = 0;
+		int n = 0;
+		long r;
+
+		while (n < STACK_IOVS && done + total < len) {
+			uint64_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
+
+			if (chunk > len - done - total)
+				chunk = len - done - total;
+			remote[n].base = (void *) (uintptr_t) addr;
+			remote[n].len = chunk;
+			addr += chunk;
+			total += chunk;
+			n++;
+		}
+		local.base = dst + done;
+		local.len = total;
+		r = sys6(SYS_process_vm_readv, pid, (long) &local, 1, (long) remote, n, 0);
+		if (r <= 0)
+			break;
+		done += (uint32_t) r;
+		if ((uint64_t) r < total)
+			break;
+	}
+	return done;
+}
+
+/* Publish the sample of an allocation. False if the sample ring is full. */
+static bool publish_sample(struct agent_shared *sh, const struct agent_thread *t, enum alloc_fn fn,
+			   uint64_t ptr, uint64_t size, uint64_t period, const struct saved *ctx)
+{
+	uint32_t cell_size = LOAD(&sh->sample_cell_size), n = LOAD(&sh->n_samples);
+	uint32_t want = LOAD(&sh->stack_copy);
+	struct agent_sample *s;
+	int64_t pos;
+
+	if (cell_size < sizeof(*s) || !n)
+		return false;
+	if (want > cell_size - sizeof(*s))
+		want = cell_size - sizeof(*s);
+	pos = ring_claim(&sh->sm_head, (char *) sh + LOAD(&sh->samples_off), n, cell_size);
+	if (pos < 0)
+		return false;
+	s = (struct agent_sample *) ((char *) sh + LOAD(&sh->samples_off) +
+				     (uint64_t) (pos & (n - 1)) * cell_size);
+	s->ptr = ptr;
+	s->size = size;
+	s->period = period;
+	s->fn = fn;
+	s->tid = LOAD(&t->tid);
+	s->reserved = 0;
+	s->regs[AGENT_REG_RIP] = LOAD(&agent_data.entry[fn]);
+	s->regs[AGENT_REG_RSP] = (uint64_t) (uintptr_t) (ctx + 1);
+	s->regs[AGENT_REG_RBP] = ctx->rbp;
+	s->regs[AGENT_REG_RBX] = ctx->rbx;
+	s->regs[AGENT_REG_R12] = ctx->r12;
+	s->regs[AGENT_REG_R13] = ctx->r13;
+	s->regs[AGENT_REG_R14] = ctx->r14;
+	s->regs[AGENT_REG_R15] = ctx->r15;
+	s->stack_len = copy_stack(s->stack, (uint64_t) (uintptr_t) (ctx + 1), want);
+	__atomic_store_n(&s->seq, (uint64_t) pos + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+/* Record one call: its sample first when it is a sampled allocation, then its event. */
+static void record(struct agent_shared *sh, struct agent_thread *t, enum alloc_fn fn, uint64_t ptr,
+		   uint64_t old, uint64_t size, const struct saved *ctx)
+{
+	bool is_sampled = false;
+	uint64_t period = 0, flags = 0;
+	uint32_t n = LOAD(&sh->n_events);
+	struct agent_event *ev;
+	int64_t pos;
+
+	if (fn != ALLOC_FREE && ptr)
+		is_sampled = take_sample(sh, t, size, &period);
+	pos = ring_claim(&sh->ev_head, (char *) sh + LOAD(&sh->events_off), n, sizeof(*ev));
+	if (unlikely(pos < 0)) {
+		COUNT(&sh->lost_events);
+		return;
+	}
+	if (unlikely(is_sampled)) {
+		if (publish_sample(sh, t, fn, ptr, size, period, ctx))
+			flags = AGENT_EV_SAMPLED;
+		else
+			COUNT(&sh->lost_samples);
+	}
+	ev = (struct agent_event *) ((char *) sh + LOAD(&sh->events_off)) + (pos & (n - 1));
+	ev->ptr = ptr;
+	ev->old = old;
+	ev->size_fn = size | (uint64_t) fn << AGENT_EV_FN_SHIFT | flags << AGENT_EV_FLAGS_SHIFT;
+	__atomic_store_n(&ev->seq, (uint64_t) pos + 1, __ATOMIC_RELEASE);
+}
+
+/* ---- hooks ---- */
+
+static inline uint64_t sat(uint64_t size)
+{
+	return size > AGENT_EV_SIZE_MASK ? AGENT_EV_SIZE_MASK : size;
+}
+
+static inline uint64_t sat_mul(uint64_t n, uint64_t size)
+{
+	uint64_t r;
+
+	return __builtin_mul_overflow(n, size, &r) ? AGENT_EV_SIZE_MASK : sat(r);
+}
+
+static __attribute__((always_inline)) inline uint64_t
+hook(enum alloc_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx)
+{
+	orig_fn orig = (orig_fn) (uintptr_t) LOAD(&agent_data.orig[fn]);
+	struct agent_shared *sh = (struct agent_shared *) (uintptr_t) LOAD(&agent_data.shared);
+	struct agent_thread *t;
+	uint64_t r, ptr = 0, old = 0, size = 0;
+
+	if (unlikely(!orig)) /* never patched to come here: fail the call rather than crash */
+		return fn == ALLOC_POSIX_MEMALIGN ? 12 /* ENOMEM */ : 0;
+	if (LOAD(&agent_data.state) != AGENT_ON || !sh || (fn == ALLOC_FREE && !a0) ||
+	    unlikely(LOAD(&sh->magic) != AGENT_SHARED_MAGIC))
+		return orig(a0, a1, a2);
+	t = thread_slot(sh);
+	if (unlikely(!t)) {
+		COUNT(&sh->no_slot);
+		COUNT(&sh->lost_events);
+		return orig(a0, a1, a2);
+	}
+	if (unlikely(LOAD(&t->depth))) {
+		COUNT(&sh->nested);
+		return orig(a0, a1, a2);
+	}
+	STORE(&t->depth, 1);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+
+	if (fn == ALLOC_FREE) {
+		/* before the block is released: see the top of this file */
+		record(sh, t, fn, a0, 0, 0, ctx);
+		r = orig(a0, a1, a2);
+	} else {
+		r = orig(a0, a1, a2);
+		switch (fn) {
+		case ALLOC_MALLOC:
+		case ALLOC_VALLOC:
+		case ALLOC_PVALLOC:
+			size = sat(a0);
+			ptr = r;
+			break;
+		case ALLOC_CALLOC:
+			size = sat_mul(a0, a1);
+			ptr = r;
+			break;
+		case ALLOC_REALLOC:
+			size = sat(a1);
+			old = a0;
+			ptr = r;
+			break;
+		case ALLOC_REALLOCARRAY:
+			size = sat_mul(a1, a2);
+			old = a0;
+			ptr = r;
+			break;
+		case ALLOC_MEMALIGN:
+		case ALLOC_ALIGNED_ALLOC:
+			size = sat(a1);
+			ptr = r;
+			break;
+		case ALLOC_POSIX_MEMALIGN:
+			size = sat(a2);
+			ptr = (uint32_t) r == 0 ? *(volatile uint64_t *) (uintptr_t) a0 : 0;
+			break;
+		default:
+			break;
+		}
+		record(sh, t, fn, ptr, old, size, ctx);
+	}
+
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/* a store, not a decrement: a slot left inconsistent (shared by a reused thread pointer,
+	 * reclaimed under us) heals at the next top-level call */
+	STORE(&t->depth, 0);
+	return r;
+}
+
+#define HOOK(name, fn)                                                                             \
+	uint64_t hook_##name(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx)       \
+	{                                                                                          \
+		return hook(fn, a0, a1, a2, ctx);                                                  \
+	}
+
+HOOK(malloc, ALLOC_MALLOC)
+HOOK(calloc, ALLOC_CALLOC)
+HOOK(realloc, ALLOC_REALLOC)
+HOOK(reallocarray, ALLOC_REALLOCARRAY)
+HOOK(free, ALLOC_FREE)
+HOOK(posix_memalign, ALLOC_POSIX_MEMALIGN)
+HOOK(aligned_alloc, ALLOC_ALIGNED_ALLOC)
+HOOK(memalign, ALLOC_MEMALIGN)
+HOOK(valloc, ALLOC_VALLOC)
+HOOK(pvalloc, ALLOC_PVALLOC)
