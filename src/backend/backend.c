@@ -6,7 +6,7 @@
 #include "backend/backend.h"
 #include "base/util.h"
 
-static const struct backend_ops *const all[] = { &backend_breakpoint, &backend_replay };
+static const struct backend_ops *const all[] = { &backend_breakpoint, &backend_agent, &backend_replay };
 
 const struct backend_ops *backend_find(const char *name)
 {

@@ -99,6 +99,7 @@ struct backend {
 };
 
 extern const struct backend_ops backend_breakpoint;
+extern const struct backend_ops backend_agent;
 extern const struct backend_ops backend_replay;
 
 /* The backend called name, or NULL. */

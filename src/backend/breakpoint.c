@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -31,8 +32,11 @@
 #include "base/procfs.h"
 #include "base/signals.h"
 #include "heap/stacks.h"
+#include "agent/abi.h"
+#include "backend/agent_ring.h"
 #include "backend/backend.h"
 #include "heap/heap.h"
+#include "remote/agentload.h"
 #include "stack/unwind.h"
 #include "base/util.h"
 
@@ -96,6 +100,11 @@ struct tproc {
 	struct unwinder *unw;
 	uint64_t stops, nested, threads_seen;
 	unsigned hooks_skipped;
+	/* the agent backend */
+	struct agent_place agent;	  /* the agent in this address space */
+	struct agent_consumer *consumer;  /* draining its shared region */
+	uint64_t lost_noted;		  /* lost events already reported in a note */
+	uint64_t rate_start_ns, rate_allocs, rate_bytes; /* the allocation rate, for sampling */
 	struct tthread *threads;
 	struct tproc *next;
 };
@@ -128,10 +137,22 @@ struct tracer {
 	struct parked parked[PARKED_MAX]; /* first stops of fork children seen before the event */
 	size_t n_parked;
 	struct orphan *orphans;
+	/* the agent backend: the same engine, hooks by jmp into an in-process agent */
+	bool is_agent;
+	uint64_t sample_bytes; /* AGENT_SAMPLE_AUTO, or fixed */
+	int drain_fd;	       /* timerfd: drain the agents' rings */
 };
+
+#define AGENT_SAMPLE_AUTO UINT64_MAX
+#define AGENT_SAMPLES_PER_S 2000 /* auto sampling: stacks wanted per second, at most */
+#define AGENT_THREAD_SLOTS 4096
+#define AGENT_EVENT_CELLS (1U << 18) /* 8 MiB of events: 2.6 s at 100k calls/s */
+#define AGENT_SAMPLE_CELLS 256
+#define AGENT_DRAIN_NS (10ULL * NSEC_PER_MSEC)
 
 static int handle_status(struct tracer *tr, pid_t tid, int status);
 static int bp_detach_proc(struct tracer *tr, struct tproc *p);
+static bool is_injectable(const struct tthread *t);
 
 static void note(struct tracer *tr, pid_t pid, enum backend_note n, int64_t a)
 {
@@ -223,6 +244,8 @@ static void proc_free(struct tproc *p)
 			q->vfork_parent = NULL;
 	if (p->mem_fd >= 0)
 		(void)close(p->mem_fd);
+	agent_consumer_free(p->consumer);
+	agentload_release(&p->agent);
 	unwinder_free(p->unw);
 	free(p->fork_frames);
 	free(p);
@@ -302,6 +325,372 @@ static uint32_t elapsed_ms(const struct tproc *p)
 	return p->heap ? heap_now_ms(p->heap) : 0;
 }
 
+/* --- the agent backend ---------------------------------------------------------------------- */
+
+/* An agent event as the call it was (events.h). */
+static void agent_call(const struct agent_record *ev, struct alloc_event *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->fn = ev->fn;
+	switch (ev->fn) {
+	case ALLOC_FREE:
+		ret->arg[0] = ev->ptr;
+		break;
+	case ALLOC_CALLOC:
+		ret->arg[0] = 1;
+		ret->arg[1] = ev->size;
+		ret->result = ev->ptr;
+		break;
+	case ALLOC_REALLOC:
+		ret->arg[0] = ev->old;
+		ret->arg[1] = ev->size;
+		ret->result = ev->ptr;
+		break;
+	case ALLOC_REALLOCARRAY:
+		ret->arg[0] = ev->old;
+		ret->arg[1] = 1;
+		ret->arg[2] = ev->size;
+		ret->result = ev->ptr;
+		break;
+	case ALLOC_MEMALIGN:
+	case ALLOC_ALIGNED_ALLOC:
+		ret->arg[1] = ev->size;
+		ret->result = ev->ptr;
+		break;
+	case ALLOC_POSIX_MEMALIGN:
+		ret->arg[2] = ev->size;
+		ret->result = ev->ptr ? 0 : ENOMEM;
+		ret->out_ptr = ev->ptr;
+		break;
+	default: /* malloc, valloc, pvalloc */
+		ret->arg[0] = ev->size;
+		ret->result = ev->ptr;
+		break;
+	}
+}
+
+static void on_agent_event(const struct agent_record *ev, const struct agent_sample_view *smp,
+			   void *userdata)
+{
+	struct tproc *p = userdata;
+	struct alloc_event call;
+
+	agent_call(ev, &call);
+	call.time_ms = heap_now_ms(p->heap);
+	if (ev->fn != ALLOC_FREE) {
+		p->rate_allocs++;
+		p->rate_bytes += ev->size;
+	}
+	if (smp && p->unw && p->heap->stacks) {
+		struct user_regs_struct regs = { 0 };
+		uint64_t pcs[STACKS_DEPTH_MAX];
+		int depth;
+
+		regs.rip = smp->regs[AGENT_REG_RIP];
+		regs.rsp = smp->regs[AGENT_REG_RSP];
+		regs.rbp = smp->regs[AGENT_REG_RBP];
+		regs.rbx = smp->regs[AGENT_REG_RBX];
+		regs.r12 = smp->regs[AGENT_REG_R12];
+		regs.r13 = smp->regs[AGENT_REG_R13];
+		regs.r14 = smp->regs[AGENT_REG_R14];
+		regs.r15 = smp->regs[AGENT_REG_R15];
+		depth = unwinder_unwind(p->unw, (pid_t)smp->tid, &regs, smp->stack, smp->stack_len,
+					pcs, p->tr->depth);
+		if (depth <= 0 && smp->stack_len >= sizeof(uint64_t)) {
+			memcpy(&pcs[0], smp->stack, sizeof(uint64_t)); /* at least the caller */
+			depth = 1;
+			p->heap->unwind_failures++;
+		}
+		if (depth > 0)
+			call.stack_id = heap_intern(p->heap, pcs, (size_t)depth);
+	}
+	heap_apply(p->heap, &call);
+}
+
+/* Sampling: every allocation while the rate is low; when it is high, one stack per
+ * bytes/AGENT_SAMPLES_PER_S bytes allocated (the byte-based Poisson sampling of tcmalloc). */
+static void agent_adapt(struct tproc *p, uint64_t now)
+{
+	uint64_t span = now - p->rate_start_ns, period;
+
+	if (span < NSEC_PER_SEC)
+		return;
+	if (p->tr->sample_bytes != AGENT_SAMPLE_AUTO)
+		period = p->tr->sample_bytes;
+	else if (p->rate_allocs * NSEC_PER_SEC / span <= AGENT_SAMPLES_PER_S)
+		period = 0;
+	else
+		period = p->rate_bytes * NSEC_PER_SEC / span / AGENT_SAMPLES_PER_S;
+	agent_consumer_set_sampling(p->consumer, period, (uint32_t)p->tr->stack_copy);
+	p->rate_start_ns = now;
+	p->rate_allocs = p->rate_bytes = 0;
+}
+
+/* Drain up to max events of p's agent into its heap. Returns the number consumed. */
+static size_t agent_drain(struct tproc *p, size_t max)
+{
+	struct agent_counters c;
+	size_t n;
+
+	if (!p->consumer || !p->heap)
+		return 0;
+	n = agent_consumer_drain(p->consumer, max, on_agent_event, p);
+	agent_consumer_counters(p->consumer, &c);
+	if (c.lost_events + c.no_slot > p->lost_noted) {
+		note(p->tr, p->pid, BACKEND_LOST_EVENTS,
+		     (int64_t)(c.lost_events + c.no_slot - p->lost_noted));
+		p->lost_noted = c.lost_events + c.no_slot;
+	}
+	agent_adapt(p, now_ns());
+	return n;
+}
+
+static void discard_event(const struct agent_record *ev, const struct agent_sample_view *smp,
+			  void *userdata)
+{
+	(void)ev;
+	(void)smp;
+	(void)userdata;
+}
+
+/* Whether some stopped thread of p is, or will return or resume, at a pc for which bad() holds:
+ * its rip, and every frame its stack unwinds to (return addresses and the pcs interrupted by
+ * signal handlers alike). Returns the offending thread, or NULL. A thread whose stack cannot be
+ * unwound counts as offending only if its rip does. */
+static struct tthread *agent_find_thread_at(struct tproc *p, struct unwinder *u,
+					    const struct agent_place *ap,
+					    bool (*bad)(const struct agent_place *, uint64_t))
+{
+	struct tracer *tr = p->tr;
+
+	for (struct tthread *t = p->threads; t; t = t->pnext) {
+		struct user_regs_struct regs;
+		uint64_t pcs[STACKS_DEPTH_MAX];
+		struct iovec local = { tr->stack_buf, STACK_COPY_MAX };
+		struct iovec remote;
+		ssize_t n;
+		int depth;
+
+		if (!t->is_stopped || ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+			continue;
+		if (bad(ap, regs.rip))
+			return t;
+		if (!u)
+			continue;
+		remote.iov_base = (void *)(uintptr_t)regs.rsp;
+		remote.iov_len = STACK_COPY_MAX;
+		n = process_vm_readv(t->tid, &local, 1, &remote, 1, 0);
+		depth = unwinder_unwind(u, t->tid, &regs, tr->stack_buf, n > 0 ? (size_t)n : 0, pcs,
+					STACKS_DEPTH_MAX);
+		for (int i = 0; i < depth; i++) {
+			if (bad(ap, pcs[i])) {
+				log_debug("pid %d: thread %d: frame %d of %d at 0x%llx (rip 0x%llx)",
+					  (int)p->pid, (int)t->tid, i, depth,
+					  (unsigned long long)pcs[i], (unsigned long long)regs.rip);
+				return t;
+			}
+		}
+	}
+	return NULL;
+}
+
+static struct unwinder *agent_unwinder(struct tproc *p, bool *ret_is_temporary)
+{
+	*ret_is_temporary = false;
+	if (p->unw)
+		return p->unw;
+	*ret_is_temporary = true;
+	return unwinder_new(p->pid, p->mem_fd);
+}
+
+/* Let the stopped threads of p run for ns nanoseconds, their stops handled as usual meanwhile (a
+ * thread that holds signals stops again at each one: only our handling lets it progress), then
+ * stop them all again. Returns 0, -ESRCH (p is gone), -ESTALE (it executed a new program; its
+ * entry will be hooked), or -errno. */
+static int run_a_while(struct tproc *p, uint64_t ns)
+{
+	struct tracer *tr = p->tr;
+	uint64_t deadline = now_ns() + ns;
+	pid_t pid = p->pid;
+
+	p->is_stopping = false;
+	for (struct tthread *x = p->threads; x; x = x->pnext)
+		thread_resume(x);
+	while (now_ns() < deadline) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+
+		if (tid < 0 && errno != ECHILD)
+			return -errno;
+		if (tid > 0) {
+			(void)handle_status(tr, tid, status);
+			if (proc_find(tr, pid) != p)
+				return -ESRCH;
+			continue;
+		}
+		{
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	p->is_stopping = true;
+	if (p->state == PROC_WAIT_ENTRY)
+		return -ESTALE;
+	for (struct tthread *x = p->threads; x; x = x->pnext)
+		if (!x->is_stopped)
+			(void)ptrace(PTRACE_INTERRUPT, x->tid, NULL, NULL);
+	return wait_all_stopped(tr, p);
+}
+
+/* Take out of the plan every hook whose covered bytes some thread is (or returns, or resumes)
+ * inside. Returns 0, or -EBUSY when malloc or free is one of them. */
+static int agent_drop_occupied(struct tproc *p, struct unwinder *u)
+{
+	struct agent_place *ap = &p->agent;
+
+	for (size_t i = 0; i < ap->n_hooks;) {
+		struct agent_place one = *ap;
+
+		one.n_hooks = 1;
+		one.hooks[0] = ap->hooks[i];
+		if (!agent_find_thread_at(p, u, &one, agentload_in_patch)) {
+			i++;
+			continue;
+		}
+		if (ap->hooks[i].fn == ALLOC_MALLOC || ap->hooks[i].fn == ALLOC_FREE)
+			return -EBUSY;
+		ap->hooks[i] = ap->hooks[--ap->n_hooks];
+		ap->skipped++;
+	}
+	return 0;
+}
+
+/* Map (or reuse) the agent, make its shared region, plan the hooks, and write the jmps once no
+ * thread is inside the bytes they cover. Every thread of p is stopped; t is in a stop where a
+ * syscall can be injected. Returns 0 or -errno (the agent is left off). */
+static int install_agent(struct tproc *p, struct tthread *t, const struct hook_set *hs)
+{
+	struct tracer *tr = p->tr;
+	struct agent_layout lay;
+	struct unwinder *u;
+	bool is_new = false, is_temporary, was_stopping = p->is_stopping;
+	int sig = 0, r;
+
+	r = agent_shared_layout(AGENT_THREAD_SLOTS, AGENT_EVENT_CELLS, AGENT_SAMPLE_CELLS,
+				(uint32_t)tr->stack_copy, &lay);
+	if (r < 0)
+		return r;
+	r = agentload_map(&p->agent, p->pid, t->tid, p->mem_fd, p->syscall_insn, hs,
+			  lay.total_size, &is_new, &sig);
+	if (sig && !t->pending_sig)
+		t->pending_sig = sig;
+	t->is_signal_stop = true; /* the injections end in a signal-delivery-stop */
+	if (r < 0)
+		return r;
+	if (is_new)
+		agent_shared_init(p->agent.shared_map, &lay,
+				  tr->sample_bytes == AGENT_SAMPLE_AUTO ? 0 : tr->sample_bytes);
+	r = agent_consumer_new(p->agent.shared_map, p->agent.shared_size, &p->consumer);
+	if (r < 0)
+		goto fail;
+	if (!is_new) /* what a killed leakmond left: blocks we never saw allocated */
+		while (agent_consumer_drain(p->consumer, 1 << 16, discard_event, NULL) > 0)
+			;
+	agent_consumer_set_sampling(p->consumer,
+				    tr->sample_bytes == AGENT_SAMPLE_AUTO ? 0 : tr->sample_bytes,
+				    (uint32_t)tr->stack_copy);
+	r = agentload_prepare(&p->agent, p->mem_fd, hs);
+	if (r < 0)
+		goto fail;
+	/* no thread may be (or return, or resume from a signal) inside the bytes a jmp covers */
+	u = agent_unwinder(p, &is_temporary);
+	for (int round = 0;; round++) {
+		struct tthread *o = agent_find_thread_at(p, u, &p->agent, agentload_in_patch);
+		struct timespec ts = { 0, (long)NSEC_PER_MSEC << (round < 6 ? round : 6) };
+
+		if (!o)
+			break;
+		if (round == 12) {
+			/* still there (a handler that interrupted a prologue and blocks, say): leave
+			 * the functions it is in unhooked */
+			struct user_regs_struct regs;
+
+			if (ptrace(PTRACE_GETREGS, o->tid, NULL, &regs) == 0)
+				log_info("pid %d: thread %d stays inside an allocator's first "
+					 "instructions (rip 0x%llx); those functions stay unhooked",
+					 (int)p->pid, (int)o->tid, (unsigned long long)regs.rip);
+			r = agent_drop_occupied(p, u) < 0 ? -EBUSY : 0;
+			break;
+		}
+		/* let every thread run on a while, then stop them again */
+		r = run_a_while(p, ts.tv_nsec);
+		if (r < 0)
+			break;
+		/* the thread to inject through may have moved on: it is only needed again to
+		 * unmap, which the detach does through whichever thread is in a safe stop */
+	}
+	if (is_temporary)
+		unwinder_free(u);
+	if (r == -ESRCH)
+		return r; /* p is gone */
+	p->is_stopping = was_stopping;
+	if (p->is_execed)
+		return -ESTALE; /* it executed a new program while its threads ran: start over */
+	if (r == 0)
+		r = agentload_arm(&p->agent, p->mem_fd);
+	if (r < 0)
+		goto fail;
+	p->hooks_skipped = p->agent.skipped;
+	p->rate_start_ns = now_ns();
+	return 0;
+fail:
+	(void)agentload_set_state(&p->agent, p->mem_fd, AGENT_OFF);
+	p->consumer = agent_consumer_free(p->consumer);
+	agentload_release(&p->agent);
+	return r;
+}
+
+/* Detach from p's agent (every thread stopped): the last events drained, the jmps taken out, the
+ * agent off; its shared region unmapped in the target when no thread is inside the agent (else it
+ * stays for the next attach). */
+static int agent_detach(struct tproc *p)
+{
+	struct tthread *inj = NULL;
+	struct unwinder *u;
+	bool is_temporary;
+	int r, sig = 0;
+
+	if (!p->agent.base)
+		return 0;
+	while (agent_drain(p, 1 << 16) > 0)
+		;
+	r = agentload_disarm(&p->agent, p->mem_fd);
+	while (agent_drain(p, 1 << 16) > 0)
+		;
+	p->consumer = agent_consumer_free(p->consumer);
+	agentload_release(&p->agent);
+	for (struct tthread *t = p->threads; t; t = t->pnext)
+		if (is_injectable(t) && (!inj || t->tid == p->pid))
+			inj = t;
+	u = agent_unwinder(p, &is_temporary);
+	if (inj && all_stopped(p) && u &&
+	    !agent_find_thread_at(p, u, &p->agent, agentload_in_agent)) {
+		int e = agentload_unmap_shared(&p->agent, inj->tid, p->mem_fd, p->syscall_insn, &sig);
+
+		if (sig && !inj->pending_sig)
+			inj->pending_sig = sig;
+		inj->is_signal_stop = true;
+		if (e < 0)
+			log_debug("pid %d: the agent's shared region stays mapped (%s)", (int)p->pid,
+				  strerror(-e));
+	}
+	if (is_temporary)
+		unwinder_free(u);
+	memset(&p->agent, 0, sizeof(p->agent));
+	return r;
+}
+
 static int install_hooks(struct tproc *p, struct tthread *t)
 {
 	struct hook_set hs;
@@ -318,6 +707,21 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 	r = inject_find_syscall(p->pid, p->mem_fd, &p->syscall_insn);
 	if (r < 0)
 		return r;
+	if (p->tr->depth && p->heap && p->heap->stacks) {
+		p->unw = unwinder_free(p->unw);
+		p->unw = unwinder_new(p->pid, p->mem_fd);
+		if (!p->unw)
+			log_warning("pid %d: cannot read its modules for stack unwinding; allocations "
+				    "are traced without stacks",
+				    (int)p->pid);
+	}
+	if (p->tr->is_agent) {
+		r = install_agent(p, t, &hs);
+		if (r < 0)
+			return r;
+		p->state = PROC_TRACING;
+		return 0;
+	}
 	r = patch_install(&p->patches, t->tid, p->mem_fd, p->syscall_insn, &hs, &p->hooks_skipped,
 			  &sig);
 	if (sig && !t->pending_sig)
@@ -327,14 +731,6 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 	if (r < 0)
 		return r;
 	p->state = PROC_TRACING;
-	if (p->tr->depth && p->heap && p->heap->stacks) {
-		p->unw = unwinder_free(p->unw);
-		p->unw = unwinder_new(p->pid, p->mem_fd);
-		if (!p->unw)
-			log_warning("pid %d: cannot read its modules for stack unwinding; allocations "
-				    "are traced without stacks",
-				    (int)p->pid);
-	}
 	return 0;
 }
 
@@ -654,6 +1050,13 @@ static void clean_fork_child(struct tproc *c, struct tthread *t)
 		/* the scratch page stays, disarmed (patch.h): the forking thread's signal
 		 * frames may point into it, and nothing is injected through a child */
 		(void)patch_disarm(&c->patches, fd);
+		if (c->agent.base) {
+			/* its private copy of the code and of the agent's data: unhooked, off; the
+			 * shared region it inherited is never written again */
+			c->agent.is_armed = true;
+			(void)agentload_disarm(&c->agent, fd);
+			memset(&c->agent, 0, sizeof(c->agent)); /* the parent's view, not its own */
+		}
 		if (c->has_entry_bp)
 			(void)inject_write(fd, c->entry, &c->entry_orig, 1);
 		(void)close(fd);
@@ -680,6 +1083,8 @@ static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
 	}
 	if (p->state == PROC_TRACING || p->state == PROC_WAIT_ENTRY) {
 		c->patches = p->patches;
+		c->agent = p->agent;
+		c->agent.shared_map = NULL; /* ours, the parent's */
 		c->syscall_insn = p->syscall_insn;
 		c->has_entry_bp = p->has_entry_bp; /* a fork from a constructor, before main */
 		c->entry = p->entry;
@@ -725,6 +1130,14 @@ static void forget_image(struct tproc *p, struct tthread *t)
 	}
 	t->n_frames = 0;
 	memset(&p->patches, 0, sizeof(p->patches));
+	if (p->consumer) {
+		/* the old program's last calls are in the ring (our mapping outlives it) */
+		while (agent_drain(p, 1 << 16) > 0)
+			;
+		p->consumer = agent_consumer_free(p->consumer);
+	}
+	agentload_release(&p->agent);
+	memset(&p->agent, 0, sizeof(p->agent));
 	p->has_entry_bp = false;
 	p->unw = unwinder_free(p->unw);
 	if (p->mem_fd >= 0)
@@ -854,6 +1267,11 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 		if (is_leader) {
 			bool is_main = p->state != PROC_FORK_CHILD && p->state != PROC_VFORK_CHILD;
 
+			/* its last calls are still in the ring (our mapping outlives it) */
+			if (is_main && p->consumer)
+				while (agent_drain(p, 1 << 16) > 0)
+					;
+
 			if (is_main)
 				note(tr, p->pid, BACKEND_EXITED, status);
 			proc_free(p);
@@ -914,8 +1332,21 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 				   sig == SIGTTOU;
 		if (!t->is_group_stop && p->state == PROC_WAIT_CONT && !p->is_stopping) {
 			/* continued: this thread is ours to inject through, outside group-stop */
-			int r = install_hooks(p, t);
+			int r = 0;
 
+			if (tr->is_agent) {
+				/* a jmp is five bytes: every other thread stops while they are written */
+				p->is_stopping = true;
+				for (struct tthread *o = p->threads; o; o = o->pnext)
+					if (!o->is_stopped)
+						(void)ptrace(PTRACE_INTERRUPT, o->tid, NULL, NULL);
+				r = wait_all_stopped(tr, p);
+				if (r == -ESRCH)
+					return 0;
+				p->is_stopping = false;
+			}
+			if (r == 0)
+				r = install_hooks(p, t);
 			if (r < 0) {
 				log_warning("pid %d: cannot install allocator hooks (%s), releasing it",
 					    (int)p->pid, strerror(-r));
@@ -923,6 +1354,10 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 				return 0;
 			}
 			note(tr, p->pid, BACKEND_HOOKED, 0);
+			if (tr->is_agent)
+				for (struct tthread *o = p->threads; o; o = o->pnext)
+					if (o != t)
+						thread_resume(o);
 		}
 		break;
 	case 0:
@@ -1015,6 +1450,10 @@ static void rescue_memory(void *arg)
 	if (p->fork_frames)
 		restore_slots(fd, p->patches.tramp, p->fork_frames, p->n_fork_frames);
 	(void)patch_disarm(&p->patches, fd);
+	/* the agent's jmps stay (threads may be running through them: only a single aligned store
+	 * is safe now); the agent goes off and calls straight through */
+	if (p->agent.base)
+		(void)agentload_set_state(&p->agent, fd, AGENT_OFF);
 	if (p->has_entry_bp)
 		(void)inject_write(fd, p->entry, &p->entry_orig, 1);
 	if (fd != p->mem_fd)
@@ -1028,7 +1467,7 @@ static void rescue_child(pid_t child, const struct tproc *p)
 	struct patch_set ps = p->patches;
 	int fd;
 
-	if (!ps.scratch)
+	if (!ps.scratch && !p->agent.base)
 		return;
 	fd = open_mem_raw(child);
 	if (fd < 0)
@@ -1038,6 +1477,8 @@ static void rescue_child(pid_t child, const struct tproc *p)
 			restore_slots(fd, ps.tramp, t->frames, t->n_frames);
 	ps.is_armed = true; /* the child's copy still is, whatever the parent's state */
 	(void)patch_disarm(&ps, fd);
+	if (p->agent.base)
+		(void)agentload_set_state(&p->agent, fd, AGENT_OFF);
 	if (p->has_entry_bp)
 		(void)inject_write(fd, p->entry, &p->entry_orig, 1);
 	(void)close(fd);
@@ -1170,6 +1611,41 @@ static void rescue_threads(void *arg)
 	}
 }
 
+/* An agent's jmps can only be taken out while no thread runs: stop them all (bounded); when every
+ * one stopped, put the original bytes back. Otherwise the jmps stay, the agent off (a call goes
+ * straight through to the allocator). */
+static void rescue_agent_hooks(void *arg)
+{
+	struct tproc *p = arg;
+	struct user_regs_struct regs;
+	bool is_all = true;
+
+	if (!p->agent.is_armed || p->mem_fd < 0 || p->state == PROC_VFORK_CHILD)
+		return;
+	for (struct tthread *t = p->threads; t; t = t->pnext)
+		if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+			(void)ptrace(PTRACE_INTERRUPT, t->tid, NULL, NULL);
+	/* up to half a second for all of them (a busy machine can take a while to schedule one) */
+	for (int ms = 0; ms < 500; ms++) {
+		struct timespec ts = { 0, 1000000 };
+		int st;
+
+		is_all = true;
+		for (struct tthread *t = p->threads; t; t = t->pnext) {
+			if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) == 0)
+				continue;
+			(void)waitpid(t->tid, &st, __WALL | WNOHANG);
+			if (ptrace(PTRACE_GETREGS, t->tid, NULL, &regs) < 0)
+				is_all = false;
+		}
+		if (is_all)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (is_all)
+		(void)agentload_disarm(&p->agent, p->mem_fd);
+}
+
 /* The crash handler's rescue (signals.h): every traced process gets its code back, then every
  * thread is detached. Each step survives faults on our own (possibly corrupt) tables. */
 static void tracer_rescue(void *userdata)
@@ -1179,6 +1655,8 @@ static void tracer_rescue(void *userdata)
 	inject_emergency_restore();
 	for (struct tproc *p = tr->procs; p; p = p->next)
 		(void)crash_try(rescue_memory, p);
+	for (struct tproc *p = tr->procs; p; p = p->next)
+		(void)crash_try(rescue_agent_hooks, p);
 	for (struct tproc *p = tr->procs; p; p = p->next)
 		(void)crash_try(rescue_threads, p);
 	for (size_t i = 0; i < tr->n_parked && i < PARKED_MAX; i++) {
@@ -1195,13 +1673,14 @@ static void tracer_rescue(void *userdata)
 
 static struct backend *bp_destroy(struct backend *b);
 
-static struct backend *bp_create(const struct backend_config *cfg)
+static struct tracer *engine_new(const struct backend_config *cfg, const struct backend_ops *ops)
 {
 	struct tracer *tr = calloc(1, sizeof(*tr));
 
 	if (!tr)
 		return NULL;
-	tr->base.ops = &backend_breakpoint;
+	tr->base.ops = ops;
+	tr->drain_fd = -1;
 	tr->note = cfg->note;
 	tr->userdata = cfg->userdata;
 	tr->depth = cfg->depth > STACKS_DEPTH_MAX ? STACKS_DEPTH_MAX : cfg->depth;
@@ -1216,6 +1695,30 @@ static struct backend *bp_create(const struct backend_config *cfg)
 	if (crash_rescue_add(tracer_rescue, tr) < 0)
 		log_warning("no room for the tracer's crash rescue: a crash of leakmond would leave "
 			    "breakpoints in the traced processes");
+	return tr;
+}
+
+static struct backend *bp_create(const struct backend_config *cfg)
+{
+	struct tracer *tr = engine_new(cfg, &backend_breakpoint);
+
+	return tr ? &tr->base : NULL;
+}
+
+static struct backend *agent_create(const struct backend_config *cfg)
+{
+	struct tracer *tr = engine_new(cfg, &backend_agent);
+	struct itimerspec its = { { 0, (long)AGENT_DRAIN_NS }, { 0, (long)AGENT_DRAIN_NS } };
+
+	if (!tr)
+		return NULL;
+	tr->is_agent = true;
+	tr->sample_bytes = cfg->sample_bytes;
+	tr->drain_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (tr->drain_fd < 0 || timerfd_settime(tr->drain_fd, 0, &its, NULL) < 0) {
+		bp_destroy(&tr->base);
+		return NULL;
+	}
 	return &tr->base;
 }
 
@@ -1247,6 +1750,8 @@ static struct backend *bp_destroy(struct backend *b)
 	for (size_t i = 0; i < tr->n_parked; i++)
 		(void)ptrace(PTRACE_DETACH, tr->parked[i].tid, NULL, NULL);
 	crash_rescue_remove(tracer_rescue, tr);
+	if (tr->drain_fd >= 0)
+		(void)close(tr->drain_fd);
 	free(tr->stack_buf);
 	free(tr);
 	return NULL;
@@ -1280,6 +1785,30 @@ static int bp_dispatch(struct backend *b, int max)
 		n++;
 	}
 	return n;
+}
+
+/* The agent backend: its processes' stops (as the breakpoint backend's), then their rings. */
+static int agent_dispatch(struct backend *b, int max)
+{
+	struct tracer *tr = (struct tracer *)b;
+	bool is_more = false;
+	uint64_t ticks;
+	int n;
+
+	(void)!read(tr->drain_fd, &ticks, sizeof(ticks));
+	n = bp_dispatch(b, max);
+	if (n < 0)
+		return n;
+	for (struct tproc *p = tr->procs; p; p = p->next)
+		if (p->consumer && p->state == PROC_TRACING &&
+		    agent_drain(p, AGENT_EVENT_CELLS / 4) == AGENT_EVENT_CELLS / 4)
+			is_more = true;
+	return is_more ? max : n;
+}
+
+static int agent_poll_fd(const struct backend *b)
+{
+	return ((const struct tracer *)b)->drain_fd;
 }
 
 /* /proc/PID/status of a process or thread (tids are accepted). Returns 0 or -errno. */
@@ -1533,6 +2062,8 @@ static int bp_attach(struct backend *b, pid_t pid, struct heap *heap, struct bac
 			r = install_hooks(p, t);
 			if (r == -ENOENT && is_before_entry(p, t))
 				r = arm_entry(p); /* in its dynamic linker, right after an exec */
+			if (r == -ESTALE)
+				r = p->state == PROC_WAIT_ENTRY ? 0 : arm_entry(p);
 		}
 		if (r < 0)
 			snprintf(err, errlen, "pid %d: cannot install allocator hooks (%s)", (int)pid,
@@ -1708,6 +2239,14 @@ static int bp_detach_proc(struct tracer *tr, struct tproc *p)
 		r = patch_disarm(&p->patches, p->mem_fd);
 		if (r < 0 && ret == 0)
 			ret = r;
+		if (p->agent.base) {
+			r = all_stopped(p) ? agent_detach(p)
+					   /* a running thread could read a half-restored jmp:
+					    * the hooks stay, turned off (they call through) */
+					   : agentload_set_state(&p->agent, p->mem_fd, AGENT_OFF);
+			if (r < 0 && ret == 0)
+				ret = r;
+		}
 	}
 	for (struct tthread *t = p->threads; t; t = t->pnext) {
 		int sig = t->is_signal_stop ? t->pending_sig : 0;
@@ -1738,14 +2277,21 @@ static void bp_get_stats(const struct backend_proc *bp, struct backend_stats *re
 
 	memset(ret, 0, sizeof(*ret));
 	ret->events = p->heap ? p->heap->events : 0;
+	if (p->consumer) {
+		struct agent_counters c;
+
+		agent_consumer_counters(p->consumer, &c);
+		ret->lost = c.lost_events + c.no_slot;
+		ret->nested = c.nested;
+	}
 	ret->stops = p->stops;
-	ret->nested = p->nested;
+	ret->nested += p->nested;
 	for (const struct tthread *t = p->threads; t; t = t->pnext)
 		ret->threads++;
 	ret->threads_seen = p->threads_seen;
-	ret->hooks = (unsigned)p->patches.n_sites;
+	ret->hooks = (unsigned)(p->patches.n_sites + p->agent.n_hooks);
 	ret->hooks_skipped = p->hooks_skipped;
-	ret->is_hooked = p->state == PROC_TRACING && p->patches.is_armed;
+	ret->is_hooked = p->state == PROC_TRACING && (p->patches.is_armed || p->agent.is_armed);
 	ret->unwind_failures = p->heap ? p->heap->unwind_failures : 0;
 }
 
@@ -1764,6 +2310,20 @@ const struct backend_ops backend_breakpoint = {
 	.detach = bp_detach,
 	.poll_fd = bp_poll_fd,
 	.dispatch = bp_dispatch,
+	.get_stats = bp_get_stats,
+	.owns = bp_owns,
+};
+
+const struct backend_ops backend_agent = {
+	.name = "agent",
+	.is_ptrace = true,
+	.create = agent_create,
+	.destroy = bp_destroy,
+	.attach = bp_attach,
+	.attach_held = bp_attach_held,
+	.detach = bp_detach,
+	.poll_fd = agent_poll_fd,
+	.dispatch = agent_dispatch,
 	.get_stats = bp_get_stats,
 	.owns = bp_owns,
 };

@@ -34,6 +34,8 @@ enum key {
 	K_DEPTH,
 	K_ALERT_RSS_GROWTH,
 	K_ALERT_LEAK_SIZE,
+	K_BACKEND,
+	K_SAMPLE_BYTES,
 	K_PID, /* the selectors: [watch] sections only */
 	K_COMM,
 	K_EXE,
@@ -53,6 +55,8 @@ static const char *const key_names[K_COUNT] = {
 	[K_DEPTH] = "depth",
 	[K_ALERT_RSS_GROWTH] = "alert_rss_growth",
 	[K_ALERT_LEAK_SIZE] = "alert_leak_size",
+	[K_BACKEND] = "backend",
+	[K_SAMPLE_BYTES] = "sample_bytes",
 	[K_PID] = "pid",
 	[K_COMM] = "comm",
 	[K_EXE] = "exe",
@@ -116,6 +120,8 @@ void conf_settings_init(struct watch_settings *s)
 	s->syslog = o.syslog;
 	s->alert_rss_growth = o.alert_rss_growth;
 	s->alert_leak_size = o.alert_leak_size;
+	s->backend = o.backend;
+	s->sample_bytes = o.sample_bytes;
 	snprintf(s->log_dir, sizeof(s->log_dir), "%s", CONF_DEFAULT_LOG_DIR);
 	snprintf(s->report_dir, sizeof(s->report_dir), "%s", CONF_DEFAULT_REPORT_DIR);
 }
@@ -505,6 +511,18 @@ static bool parse_setting(struct parser *p, enum key k, const char *v, struct wa
 			return false;
 		}
 		return true;
+	case K_BACKEND:
+		if (options_parse_backend(v, &s->backend) < 0) {
+			fail_key(p, key, "invalid value '%s': expected 'agent' or 'breakpoint'", v);
+			return false;
+		}
+		return true;
+	case K_SAMPLE_BYTES:
+		if (options_parse_sample_bytes(v, &s->sample_bytes) < 0) {
+			fail_key(p, key, "invalid value '%s': expected a size, 0, or 'auto'", v);
+			return false;
+		}
+		return true;
 	default:
 		break;
 	}
@@ -655,6 +673,10 @@ static int handle_pair(struct parser *p, const char *name, const char *value)
 		fail_key(p, name, "a selector belongs in a [watch NAME] section, not in [global]");
 		return 0;
 	}
+	if (p->sec == SEC_WATCH && k == K_BACKEND) {
+		fail_key(p, name, "the backend is chosen once, in [global], for every watch");
+		return 0;
+	}
 	kl = p->sec == SEC_GLOBAL ? &p->global_keys : &p->watch_keys[p->cur];
 	if (kl->line[k]) {
 		fail_key(p, name, "set twice in this section (first on line %u)", kl->line[k]);
@@ -745,6 +767,12 @@ static void copy_setting(struct watch_settings *dst, const struct watch_settings
 		break;
 	case K_ALERT_LEAK_SIZE:
 		dst->alert_leak_size = src->alert_leak_size;
+		break;
+	case K_BACKEND:
+		dst->backend = src->backend;
+		break;
+	case K_SAMPLE_BYTES:
+		dst->sample_bytes = src->sample_bytes;
 		break;
 	default:
 		break;

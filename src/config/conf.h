@@ -40,6 +40,8 @@ struct watch_settings {
 	bool syslog;
 	double alert_rss_growth; /* bytes per second */
 	uint64_t alert_leak_size;
+	enum trace_backend backend; /* [global] only: one backend per session */
+	uint64_t sample_bytes;	    /* OPTIONS_SAMPLE_AUTO */
 	char log_dir[4096];
 	char report_dir[4096];
 };

@@ -22,6 +22,8 @@ enum {
 	OPT_ALERT_RSS_GROWTH,
 	OPT_ALERT_LEAK_SIZE,
 	OPT_STACK_COPY,
+	OPT_BACKEND,
+	OPT_SAMPLE_BYTES,
 };
 
 static const struct option long_options[] = {
@@ -33,6 +35,8 @@ static const struct option long_options[] = {
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "depth", required_argument, NULL, OPT_DEPTH },
 	{ "stack-copy", required_argument, NULL, OPT_STACK_COPY },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 	{ "log", required_argument, NULL, 'o' },
 	{ "report", required_argument, NULL, 'r' },
 	{ "text", no_argument, NULL, OPT_TEXT },
@@ -62,6 +66,10 @@ static const char usage_text[] =
 	"      --min-age DURATION     younger blocks are never leak evidence (default 3 x interval)\n"
 	"      --depth N              stack frames kept per allocation, 1..128 (default 32)\n"
 	"      --stack-copy SIZE      stack bytes copied per allocation to unwind (default 8KiB)\n"
+	"      --backend agent|breakpoint  trace through an in-process agent (jumps, shared-memory\n"
+	"                             ring) or int3 breakpoints, a ptrace stop per call (default agent)\n"
+	"      --sample-bytes SIZE|auto  agent: mean bytes between allocations whose stack is kept\n"
+	"                             (0: every one; auto: every one while the rate is low)\n"
 	"  -o, --log FILE             time-series log as JSON Lines ('-' is stdout)\n"
 	"  -r, --report FILE          JSON report, written at exit and on SIGUSR1\n"
 	"      --text, --no-text      human-readable report on stdout (default: if a terminal)\n"
@@ -89,6 +97,33 @@ const char *options_mode_name(enum watch_mode mode)
 	return mode == MODE_RSS ? "rss" : "trace";
 }
 
+const char *options_backend_name(enum trace_backend b)
+{
+	return b == TRACE_BREAKPOINT ? "breakpoint" : "agent";
+}
+
+int options_parse_backend(const char *s, enum trace_backend *ret)
+{
+	if (strcmp(s, "breakpoint") == 0)
+		*ret = TRACE_BREAKPOINT;
+	else if (strcmp(s, "agent") == 0)
+		*ret = TRACE_AGENT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+int options_parse_sample_bytes(const char *s, uint64_t *ret)
+{
+	if (strcmp(s, "auto") == 0) {
+		*ret = OPTIONS_SAMPLE_AUTO;
+		return 0;
+	}
+	if (units_parse_size(s, ret) < 0 || *ret >= (UINT64_C(1) << 40))
+		return -EINVAL;
+	return 0;
+}
+
 void options_init(struct options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
@@ -96,6 +131,8 @@ void options_init(struct options *opts)
 	opts->interval_ns = 10ULL * 1000000000ULL;
 	opts->depth = 32;
 	opts->stack_copy = 8192;
+	opts->backend = TRACE_BACKEND_DEFAULT;
+	opts->sample_bytes = OPTIONS_SAMPLE_AUTO;
 	opts->text = -1;
 	opts->syslog = true;
 	opts->alert_rss_growth = 64.0 * 1048576.0 / 3600.0;
@@ -202,6 +239,19 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 			opts->depth = (unsigned)v;
 			break;
 		}
+		case OPT_BACKEND:
+			if (options_parse_backend(optarg, &opts->backend) < 0)
+				return fail(err, errlen,
+					    "invalid backend '%s': expected 'agent' or 'breakpoint'",
+					    optarg);
+			break;
+		case OPT_SAMPLE_BYTES:
+			if (options_parse_sample_bytes(optarg, &opts->sample_bytes) < 0)
+				return fail(err, errlen,
+					    "invalid sample bytes '%s': expected a size (0 for every "
+					    "allocation) or 'auto'",
+					    optarg);
+			break;
 		case OPT_STACK_COPY:
 			if (units_parse_size(optarg, &opts->stack_copy) < 0 ||
 			    opts->stack_copy < 64 || opts->stack_copy > 256 * 1024)

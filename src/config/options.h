@@ -18,6 +18,12 @@
 
 enum watch_mode { MODE_TRACE, MODE_RSS };
 
+/* How trace mode sees allocator calls (backend/backend.h names them "breakpoint", "agent"). */
+enum trace_backend { TRACE_BREAKPOINT, TRACE_AGENT };
+#define TRACE_BACKEND_DEFAULT TRACE_AGENT
+
+#define OPTIONS_SAMPLE_AUTO UINT64_MAX /* --sample-bytes auto */
+
 enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
 
 struct options {
@@ -31,6 +37,8 @@ struct options {
 	uint64_t min_age_ns;  /* 0 before parse: defaults to 3 x interval */
 	unsigned depth;
 	uint64_t stack_copy; /* bytes of stack copied at each allocation */
+	enum trace_backend backend;
+	uint64_t sample_bytes; /* agent: mean bytes between stacks; OPTIONS_SAMPLE_AUTO */
 	const char *log_path;	 /* "-" is stdout */
 	const char *report_path; /* NULL: no JSON report */
 	int text;		 /* -1 auto (stdout is a terminal), 0 off, 1 on */
@@ -51,5 +59,10 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 const char *options_usage(void);
 
 const char *options_mode_name(enum watch_mode mode);
+const char *options_backend_name(enum trace_backend b);
+/* "breakpoint" or "agent". Returns 0 or -EINVAL. */
+int options_parse_backend(const char *s, enum trace_backend *ret);
+/* A size, or "auto". Returns 0 or -EINVAL. */
+int options_parse_sample_bytes(const char *s, uint64_t *ret);
 
 #endif

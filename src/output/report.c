@@ -64,6 +64,14 @@ static json_object *build_heap(const struct report_target *t)
 	json_object_object_add(o, "stops", json_object_new_uint64(t->trace.stops));
 	json_object_object_add(o, "hooks", json_object_new_int((int)t->trace.hooks));
 	json_object_object_add(o, "threads_traced", json_object_new_uint64(t->trace.threads_seen));
+	if (t->backend)
+		json_object_object_add(o, "backend", json_object_new_string(t->backend));
+	json_object_object_add(o, "lost_events", json_object_new_uint64(t->trace.lost));
+	if (t->backend && strcmp(t->backend, "agent") == 0)
+		json_object_object_add(o, "sample_bytes",
+				       t->sample_bytes == OPTIONS_SAMPLE_AUTO
+					       ? json_object_new_string("auto")
+					       : json_object_new_uint64(t->sample_bytes));
 	return o;
 }
 

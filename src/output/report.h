@@ -50,6 +50,7 @@ struct report_target {
 	size_t rss_samples;
 	bool has_heap; /* traced: the figures below are filled */
 	const char *backend;
+	uint64_t sample_bytes; /* agent: OPTIONS_SAMPLE_AUTO, or the fixed period */
 	struct heap_stats heap;
 	struct backend_stats trace;
 	const struct site_report *sites;

@@ -97,6 +97,15 @@ json_object *tslog_record_fork(double ts, pid_t pid, pid_t child)
 	return o;
 }
 
+json_object *tslog_record_lost(double ts, pid_t pid, uint64_t events)
+{
+	json_object *o = tslog_record_new("lost", ts, pid);
+
+	if (o)
+		json_object_object_add(o, "events", json_object_new_uint64(events));
+	return o;
+}
+
 json_object *tslog_record_exec(double ts, pid_t pid)
 {
 	return tslog_record_new("exec", ts, pid);

@@ -42,6 +42,8 @@ json_object *tslog_record_detach(double ts, pid_t pid, const char *reason, bool 
 				 int detach_error);
 /* "fork": the child's pid. */
 json_object *tslog_record_fork(double ts, pid_t pid, pid_t child);
+/* "lost": allocator calls that could not be recorded since the previous such record. */
+json_object *tslog_record_lost(double ts, pid_t pid, uint64_t events);
 /* "exec". */
 json_object *tslog_record_exec(double ts, pid_t pid);
 /* "alert" of kind "rss_growth": the message, the growth rate and RSS now. */

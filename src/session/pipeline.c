@@ -238,6 +238,14 @@ void pipeline_note(struct target *t, const struct pipeline_out *out, enum backen
 		log_info("pid %d (%s): %u allocator hooks installed", (int)t->pid, t->comm,
 			 t->bstats.hooks);
 		break;
+	case BACKEND_LOST_EVENTS:
+		(void)tslog_write(out->log, tslog_record_lost(wall_now(), t->pid, (uint64_t)a));
+		if (!t->has_warned_lost)
+			log_warning("pid %d (%s): %lld allocator calls could not be recorded (the "
+				    "event ring was full); the heap figures are incomplete",
+				    (int)t->pid, t->comm, (long long)a);
+		t->has_warned_lost = true;
+		break;
 	default:
 		break;
 	}
@@ -267,6 +275,7 @@ void pipeline_model(const struct target *t, uint64_t now_ns, struct report_targe
 	ret->has_heap = t->has_stats && t->heap;
 	if (ret->has_heap) {
 		ret->backend = t->backend_name;
+		ret->sample_bytes = t->set.sample_bytes;
 		heap_get_stats(t->heap, &ret->heap);
 		ret->trace = t->bstats;
 	}

@@ -105,6 +105,8 @@ void session_settings_from_options(const struct options *o, struct watch_setting
 	ret->syslog = o->syslog;
 	ret->alert_rss_growth = o->alert_rss_growth;
 	ret->alert_leak_size = o->alert_leak_size;
+	ret->backend = o->backend;
+	ret->sample_bytes = o->sample_bytes;
 }
 
 void session_target_gone(struct session *s, struct target *t, int wstatus, bool has_wstatus)
@@ -222,6 +224,10 @@ static void on_note(void *userdata, pid_t pid, enum backend_note note, int64_t a
 		session_watch_exit(s, t);
 		break;
 	case BACKEND_HOOKED:
+		pipeline_snapshot(t, s->backend);
+		pipeline_note(t, &out, note, a);
+		break;
+	case BACKEND_LOST_EVENTS:
 		pipeline_snapshot(t, s->backend);
 		pipeline_note(t, &out, note, a);
 		break;
@@ -523,16 +529,22 @@ static int setup(struct session *s)
 		needs_backend = true; /* a watch may ask for trace mode, now or after a reload */
 	}
 	if (needs_backend) {
+		enum trace_backend which = s->conf ? s->conf->global.backend : o->backend;
 		struct backend_config cfg = {
 			.depth = s->conf ? s->conf->global.depth : o->depth,
 			.stack_copy = o->stack_copy,
+			.sample_bytes = s->conf ? s->conf->global.sample_bytes : o->sample_bytes,
 			.note = on_note,
 			.userdata = s,
 		};
+		const struct backend_ops *ops = backend_find(options_backend_name(which));
 
-		s->backend = backend_breakpoint.create(&cfg);
-		if (!s->backend)
+		s->backend = ops ? ops->create(&cfg) : NULL;
+		if (!s->backend) {
+			fprintf(stderr, "leakmond: cannot start the %s backend (%s)\n",
+				options_backend_name(which), strerror(errno ? errno : ENOMEM));
 			return EXIT_RUNTIME;
+		}
 	}
 	for (size_t i = 0; i < o->n_pids; i++) {
 		char err[512];

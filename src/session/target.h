@@ -64,6 +64,7 @@ struct target {
 	const char *backend_name;	/* the backend that traced it */
 	struct backend_stats bstats;	/* last snapshot of the backend's figures */
 	bool has_stats;			/* it was traced: heap and bstats mean something */
+	bool has_warned_lost;		/* lost events were warned about (once) */
 	struct site_tracker *sites;	/* allocation sites over time */
 	struct symbolizer *sym;		/* pc -> function, file, line (cold path, cached) */
 	struct site_report *reports;	/* the sites of the last report, symbolized */
