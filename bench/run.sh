@@ -3,6 +3,7 @@
 #   floor     one ptrace stop round trip (int3 -> waitpid -> PTRACE_CONT), nothing else
 #   bare      malloc+free pairs without leakmond (1 and 4 threads)
 #   traced    the same workload started under leakmond (1 and 4 threads)
+#   agent     the in-process agent's cost per pair (bench/agent_inproc)
 # Prints us per traced pair, stops per pair, the pair's cost in floor round trips, syscalls per
 # stop (strace -c on leakmond, when strace is installed), and checks that no call was lost.
 set -u
@@ -65,4 +66,7 @@ done
 
 "$B/livemem" 786432
 "$B/livemem" 1000000
+# the agent backend in this process (no ptrace): ns per malloc+free pair, bare vs through the
+# agent's hooks (on, unsampled, a consumer draining a 2^21-event ring); fails if events were lost
+"$B/agent_inproc" 1000000 5 21 || status=1
 exit $status

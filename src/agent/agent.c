@@ -176,7 +176,7 @@ static uint64_t log2_q32(uint64_t x)
 }
 
 /* A draw from the exponential distribution with the given mean: mean * -ln(u), u in (0, 1]. */
-static int64_t draw_countdown(struct agent_thread *t, uint64_t mean)
+static __attribute__((noinline)) int64_t draw_countdown(struct agent_thread *t, uint64_t mean)
 {
 	const uint64_t ln2_q32 = UINT64_C(2977044472); /* ln 2 * 2^32 */
 	uint64_t r = (rng_next(t) >> 11) + 1;	       /* [1, 2^53]: u = r / 2^53 */
@@ -193,30 +193,23 @@ static inline uint32_t slot_hash(uint64_t key)
 	return (uint32_t) ((key * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
 }
 
-/* The calling thread's slot: found by key within SLOT_PROBES slots of its hash, else the first
- * free one there is claimed. NULL when the key is unusable or no slot is free. */
-static struct agent_thread *thread_slot(struct agent_shared *sh)
+/* The slot of the thread whose key hashes to h, looking at SLOT_PROBES slots from there: the one
+ * with its key, else the first free one, claimed. NULL when none is free. */
+static __attribute__((noinline)) struct agent_thread *thread_claim(struct agent_shared *sh,
+								   struct agent_thread *slots,
+								   uint32_t n, uint64_t key,
+								   uint32_t h)
 {
-	uint64_t key = thread_pointer();
-	uint32_t n = LOAD(&sh->n_threads);
-	struct agent_thread *slots = (struct agent_thread *) ((char *) sh + LOAD(&sh->threads_off));
-	uint32_t h = slot_hash(key), mask = n - 1, probes = n < SLOT_PROBES ? n : SLOT_PROBES;
-	struct agent_thread *t;
+	uint32_t mask = n - 1, probes = n < SLOT_PROBES ? n : SLOT_PROBES;
 
-	if (unlikely(!key || !n))
-		return NULL;
-	t = &slots[h & mask];
-	if (likely(LOAD(&t->key) == key))
-		return t;
 	for (int round = 0; round < 2; round++) {
 		struct agent_thread *free_slot = NULL;
 		uint64_t zero = 0;
 
 		for (uint32_t i = 0; i < probes; i++) {
-			uint64_t k;
+			struct agent_thread *t = &slots[(h + i) & mask];
+			uint64_t k = LOAD(&t->key);
 
-			t = &slots[(h + i) & mask];
-			k = LOAD(&t->key);
 			if (k == key)
 				return t;
 			if (!k && !free_slot)
@@ -239,9 +232,27 @@ static struct agent_thread *thread_slot(struct agent_shared *sh)
 	return NULL;
 }
 
+/* The calling thread's slot, keyed by its thread pointer. NULL when the key is unusable or no
+ * slot is free. The first slot looked at is nearly always the one. */
+static inline struct agent_thread *thread_slot(struct agent_shared *sh)
+{
+	uint64_t key = thread_pointer();
+	uint32_t n = LOAD(&sh->n_threads);
+	struct agent_thread *slots = (struct agent_thread *) ((char *) sh + LOAD(&sh->threads_off));
+	uint32_t h = slot_hash(key);
+	struct agent_thread *t;
+
+	if (unlikely(!key || !n))
+		return NULL;
+	t = &slots[h & (n - 1)];
+	if (likely(LOAD(&t->key) == key))
+		return t;
+	return thread_claim(sh, slots, n, key, h);
+}
+
 /* Whether an allocation of size bytes is sampled; *ret_period gets the mean in force. */
-static bool take_sample(struct agent_shared *sh, struct agent_thread *t, uint64_t size,
-			uint64_t *ret_period)
+static inline bool take_sample(struct agent_shared *sh, struct agent_thread *t, uint64_t size,
+			       uint64_t *ret_period)
 {
 	uint64_t mean = LOAD(&sh->sample_bytes);
 	int64_t left;
@@ -264,7 +275,7 @@ static bool take_sample(struct agent_shared *sh, struct agent_thread *t, uint64_
 /* ---- rings (abi.h: bounded MPSC, one sequence number per cell) ---- */
 
 /* Claim the cell at the ring's head. Returns its position, or -1 if full or contended too long. */
-static int64_t ring_claim(uint64_t *head, char *cells, uint32_t n, uint32_t cell_size)
+static inline int64_t ring_claim(uint64_t *head, char *cells, uint32_t n, uint32_t cell_size)
 {
 	uint64_t pos = LOAD(head);
 
@@ -322,8 +333,10 @@ static uint32_t copy_stack(uint8_t *dst, uint64_t src, uint32_t len)
 }
 
 /* Publish the sample of an allocation. False if the sample ring is full. */
-static bool publish_sample(struct agent_shared *sh, const struct agent_thread *t, enum alloc_fn fn,
-			   uint64_t ptr, uint64_t size, uint64_t period, const struct saved *ctx)
+static __attribute__((noinline)) bool publish_sample(struct agent_shared *sh,
+						     const struct agent_thread *t, enum alloc_fn fn,
+						     uint64_t ptr, uint64_t size, uint64_t period,
+						     const struct saved *ctx)
 {
 	uint32_t cell_size = LOAD(&sh->sample_cell_size), n = LOAD(&sh->n_samples);
 	uint32_t want = LOAD(&sh->stack_copy);
@@ -359,8 +372,10 @@ static bool publish_sample(struct agent_shared *sh, const struct agent_thread *t
 }
 
 /* Record one call: its sample first when it is a sampled allocation, then its event. */
-static void record(struct agent_shared *sh, struct agent_thread *t, enum alloc_fn fn, uint64_t ptr,
-		   uint64_t old, uint64_t size, const struct saved *ctx)
+static __attribute__((always_inline)) inline void record(struct agent_shared *sh,
+							 struct agent_thread *t, enum alloc_fn fn,
+							 uint64_t ptr, uint64_t old, uint64_t size,
+							 const struct saved *ctx)
 {
 	bool is_sampled = false;
 	uint64_t period = 0, flags = 0;
@@ -402,20 +417,15 @@ static inline uint64_t sat_mul(uint64_t n, uint64_t size)
 	return __builtin_mul_overflow(n, size, &r) ? AGENT_EV_SIZE_MASK : sat(r);
 }
 
-static __attribute__((always_inline)) inline uint64_t
-hook(enum alloc_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx)
+/* A recording call: the state is on and sh is a region. */
+static __attribute__((always_inline)) inline uint64_t hook_on(enum alloc_fn fn, uint64_t a0,
+							      uint64_t a1, uint64_t a2,
+							      const struct saved *ctx,
+							      struct agent_shared *sh, orig_fn orig)
 {
-	orig_fn orig = (orig_fn) (uintptr_t) LOAD(&agent_data.orig[fn]);
-	struct agent_shared *sh = (struct agent_shared *) (uintptr_t) LOAD(&agent_data.shared);
-	struct agent_thread *t;
+	struct agent_thread *t = thread_slot(sh);
 	uint64_t r, ptr = 0, old = 0, size = 0;
 
-	if (unlikely(!orig)) /* never patched to come here: fail the call rather than crash */
-		return fn == ALLOC_POSIX_MEMALIGN ? 12 /* ENOMEM */ : 0;
-	if (LOAD(&agent_data.state) != AGENT_ON || !sh || (fn == ALLOC_FREE && !a0) ||
-	    unlikely(LOAD(&sh->magic) != AGENT_SHARED_MAGIC))
-		return orig(a0, a1, a2);
-	t = thread_slot(sh);
 	if (unlikely(!t)) {
 		COUNT(&sh->no_slot);
 		COUNT(&sh->lost_events);
@@ -477,10 +487,27 @@ hook(enum alloc_fn fn, uint64_t a0, uint64_t a1, uint64_t a2, const struct saved
 	return r;
 }
 
+/* hook_<fn>() decides without a stack frame between jumping to the original and recording in
+ * on_<fn>(). */
 #define HOOK(name, fn)                                                                             \
+	static __attribute__((noinline))                                                           \
+	uint64_t on_##name(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx,         \
+			   struct agent_shared *sh, orig_fn orig)                                  \
+	{                                                                                          \
+		return hook_on(fn, a0, a1, a2, ctx, sh, orig);                                     \
+	}                                                                                          \
 	uint64_t hook_##name(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx)       \
 	{                                                                                          \
-		return hook(fn, a0, a1, a2, ctx);                                                  \
+		orig_fn orig = (orig_fn) (uintptr_t) LOAD(&agent_data.orig[fn]);                   \
+		struct agent_shared *sh =                                                          \
+		    (struct agent_shared *) (uintptr_t) LOAD(&agent_data.shared);                  \
+                                                                                                   \
+		if (unlikely(!orig)) /* never patched to come here: fail rather than crash */      \
+			return fn == ALLOC_POSIX_MEMALIGN ? 12 /* ENOMEM */ : 0;                   \
+		if (LOAD(&agent_data.state) != AGENT_ON || !sh || (fn == ALLOC_FREE && !a0) ||     \
+		    unlikely(LOAD(&sh->magic) != AGENT_SHARED_MAGIC))                              \
+			return orig(a0, a1, a2);                                                   \
+		return on_##name(a0, a1, a2, ctx, sh, orig);                                       \
 	}
 
 HOOK(malloc, ALLOC_MALLOC)
