@@ -149,6 +149,34 @@ static bool read_layout(const struct agent_shared *sh, size_t map_size, struct a
 	return true;
 }
 
+static struct agent_event *ev_cell(const struct agent_consumer *c, uint64_t pos);
+static struct agent_sample *sm_cell(const struct agent_consumer *c, uint64_t pos);
+
+static uint64_t ev_seq(const struct agent_consumer *c, uint64_t pos)
+{
+	return __atomic_load_n(&ev_cell(c, pos)->seq, __ATOMIC_ACQUIRE);
+}
+
+static uint64_t sm_seq(const struct agent_consumer *c, uint64_t pos)
+{
+	return __atomic_load_n(&sm_cell(c, pos)->seq, __ATOMIC_ACQUIRE);
+}
+
+/* The consumer's position in a ring whose producers are at head: the first position of the last
+ * lap (head - n .. head) whose cell was not released back to the producers (a released cell at
+ * pos carries pos + n). Cells before it were consumed; from it on they are published, or being
+ * written. */
+static uint64_t resync_tail(const struct agent_consumer *c, uint64_t head, uint32_t n,
+			    uint64_t (*seq)(const struct agent_consumer *, uint64_t))
+{
+	uint64_t pos = head >= n ? head - n : 0;
+
+	for (; pos < head; pos++)
+		if (seq(c, pos) != pos + n)
+			break;
+	return pos;
+}
+
 int agent_consumer_new(void *mem, size_t map_size, struct agent_consumer **ret)
 {
 	struct agent_consumer *c;
@@ -168,8 +196,12 @@ int agent_consumer_new(void *mem, size_t map_size, struct agent_consumer **ret)
 	c->base = mem;
 	c->sh = mem;
 	c->l = l;
-	c->ev_tail = __atomic_load_n(&c->sh->ev_tail, __ATOMIC_RELAXED);
-	c->sm_tail = __atomic_load_n(&c->sh->sm_tail, __ATOMIC_RELAXED);
+	/* the tails the header says may be stale (a consumer killed in the middle of a drain
+	 * releases cells before it publishes its tail): find them from the cells themselves */
+	c->ev_tail = resync_tail(c, __atomic_load_n(&c->sh->ev_head, __ATOMIC_ACQUIRE),
+				 l.n_events, ev_seq);
+	c->sm_tail = resync_tail(c, __atomic_load_n(&c->sh->sm_head, __ATOMIC_ACQUIRE),
+				 l.n_samples, sm_seq);
 	*ret = c;
 	return 0;
 }

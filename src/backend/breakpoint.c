@@ -42,7 +42,7 @@
 
 #define TRACE_OPTIONS                                                                              \
 	(PTRACE_O_TRACECLONE | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACEEXEC |     \
-	 PTRACE_O_TRACEEXIT)
+	 PTRACE_O_TRACEEXIT | PTRACE_O_TRACESYSGOOD)
 #define THREAD_BUCKETS 1024
 #define STOP_TIMEOUT_NS (5ULL * NSEC_PER_SEC)
 #define SHADOW_MAX 64 /* allocator frames per thread: deeper nesting is not hijacked */
@@ -88,7 +88,7 @@ struct tproc {
 	bool is_stopping; /* attach/detach: stops are collected, not resumed */
 	bool is_execed;	  /* attaching: it executed a new program meanwhile */
 	int mem_fd;
-	uint64_t syscall_insn;
+	struct inject_site inj; /* where system calls are run in it */
 	struct patch_set patches;
 	struct tproc *vfork_parent; /* PROC_VFORK_CHILD: whose patches it runs through */
 	struct shadow_frame *fork_frames; /* PROC_FORK_CHILD: the forking thread's frames */
@@ -104,6 +104,8 @@ struct tproc {
 	struct agent_place agent;	  /* the agent in this address space */
 	struct agent_consumer *consumer;  /* draining its shared region */
 	uint64_t lost_noted;		  /* lost events already reported in a note */
+	uint64_t lost_base;		  /* lost before this attach (an earlier leakmond's) */
+	uint32_t drain_ms;		  /* the heap's clock at the start of this drain */
 	uint64_t rate_start_ns, rate_allocs, rate_bytes; /* the allocation rate, for sampling */
 	struct tthread *threads;
 	struct tproc *next;
@@ -376,7 +378,7 @@ static void on_agent_event(const struct agent_record *ev, const struct agent_sam
 	struct alloc_event call;
 
 	agent_call(ev, &call);
-	call.time_ms = heap_now_ms(p->heap);
+	call.time_ms = p->drain_ms; /* one clock read per batch: the drain interval is the grain */
 	if (ev->fn != ALLOC_FREE) {
 		p->rate_allocs++;
 		p->rate_bytes += ev->size;
@@ -434,6 +436,7 @@ static size_t agent_drain(struct tproc *p, size_t max)
 
 	if (!p->consumer || !p->heap)
 		return 0;
+	p->drain_ms = heap_now_ms(p->heap);
 	n = agent_consumer_drain(p->consumer, max, on_agent_event, p);
 	agent_consumer_counters(p->consumer, &c);
 	if (c.lost_events + c.no_slot > p->lost_noted) {
@@ -581,11 +584,11 @@ static int install_agent(struct tproc *p, struct tthread *t, const struct hook_s
 				(uint32_t)tr->stack_copy, &lay);
 	if (r < 0)
 		return r;
-	r = agentload_map(&p->agent, p->pid, t->tid, p->mem_fd, p->syscall_insn, hs,
+	r = agentload_map(&p->agent, p->pid, t->tid, p->mem_fd, &p->inj, hs,
 			  lay.total_size, &is_new, &sig);
 	if (sig && !t->pending_sig)
 		t->pending_sig = sig;
-	t->is_signal_stop = true; /* the injections end in a signal-delivery-stop */
+	t->is_signal_stop = false; /* the injections end in a syscall stop: re-send signals */
 	if (r < 0)
 		return r;
 	if (is_new)
@@ -594,9 +597,14 @@ static int install_agent(struct tproc *p, struct tthread *t, const struct hook_s
 	r = agent_consumer_new(p->agent.shared_map, p->agent.shared_size, &p->consumer);
 	if (r < 0)
 		goto fail;
-	if (!is_new) /* what a killed leakmond left: blocks we never saw allocated */
-		while (agent_consumer_drain(p->consumer, 1 << 16, discard_event, NULL) > 0)
-			;
+	if (!is_new) /* what a killed leakmond left: blocks we never saw allocated (one lap) */
+		(void)agent_consumer_drain(p->consumer, AGENT_EVENT_CELLS, discard_event, NULL);
+	{
+		struct agent_counters c;
+
+		agent_consumer_counters(p->consumer, &c);
+		p->lost_base = p->lost_noted = c.lost_events + c.no_slot;
+	}
 	agent_consumer_set_sampling(p->consumer,
 				    tr->sample_bytes == AGENT_SAMPLE_AUTO ? 0 : tr->sample_bytes,
 				    (uint32_t)tr->stack_copy);
@@ -676,11 +684,11 @@ static int agent_detach(struct tproc *p)
 	u = agent_unwinder(p, &is_temporary);
 	if (inj && all_stopped(p) && u &&
 	    !agent_find_thread_at(p, u, &p->agent, agentload_in_agent)) {
-		int e = agentload_unmap_shared(&p->agent, inj->tid, p->mem_fd, p->syscall_insn, &sig);
+		int e = agentload_unmap_shared(&p->agent, inj->tid, p->mem_fd, &p->inj, &sig);
 
 		if (sig && !inj->pending_sig)
 			inj->pending_sig = sig;
-		inj->is_signal_stop = true;
+		inj->is_signal_stop = false;
 		if (e < 0)
 			log_debug("pid %d: the agent's shared region stays mapped (%s)", (int)p->pid,
 				  strerror(-e));
@@ -704,7 +712,7 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 		if (p->mem_fd < 0)
 			return p->mem_fd;
 	}
-	r = inject_find_syscall(p->pid, p->mem_fd, &p->syscall_insn);
+	r = inject_find_site(p->pid, p->mem_fd, &p->inj);
 	if (r < 0)
 		return r;
 	if (p->tr->depth && p->heap && p->heap->stacks) {
@@ -722,12 +730,12 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 		p->state = PROC_TRACING;
 		return 0;
 	}
-	r = patch_install(&p->patches, t->tid, p->mem_fd, p->syscall_insn, &hs, &p->hooks_skipped,
+	r = patch_install(&p->patches, t->tid, p->mem_fd, &p->inj, &hs, &p->hooks_skipped,
 			  &sig);
 	if (sig && !t->pending_sig)
 		t->pending_sig = sig;
-	/* the thread now sits in the signal-delivery-stop of the injection's single-step */
-	t->is_signal_stop = true;
+	/* after an injection a held signal is sent again rather than injected (inject.h) */
+	t->is_signal_stop = false;
 	if (r < 0)
 		return r;
 	p->state = PROC_TRACING;
@@ -1085,7 +1093,7 @@ static void new_child(struct tthread *parent, pid_t child, bool is_vfork)
 		c->patches = p->patches;
 		c->agent = p->agent;
 		c->agent.shared_map = NULL; /* ours, the parent's */
-		c->syscall_insn = p->syscall_insn;
+		c->inj = p->inj;
 		c->has_entry_bp = p->has_entry_bp; /* a fork from a constructor, before main */
 		c->entry = p->entry;
 		c->entry_orig = p->entry_orig;
@@ -2281,7 +2289,7 @@ static void bp_get_stats(const struct backend_proc *bp, struct backend_stats *re
 		struct agent_counters c;
 
 		agent_consumer_counters(p->consumer, &c);
-		ret->lost = c.lost_events + c.no_slot;
+		ret->lost = c.lost_events + c.no_slot - p->lost_base;
 		ret->nested = c.nested;
 	}
 	ret->stops = p->stops;

@@ -49,7 +49,7 @@ static bool reaches(const struct hook_set *hooks, uint64_t base, uint64_t size)
 	return true;
 }
 
-static int64_t syscall_in(pid_t tid, uint64_t insn, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+static int64_t syscall_in(pid_t tid, const struct inject_site *insn, long nr, uint64_t a0, uint64_t a1, uint64_t a2,
 			  uint64_t a3, uint64_t a4, uint64_t a5, int *ret_sig)
 {
 	uint64_t args[6] = { a0, a1, a2, a3, a4, a5 };
@@ -116,7 +116,7 @@ int agentload_find(pid_t pid, int mem_fd, const struct hook_set *hooks, uint64_t
 }
 
 /* Map a fresh agent within reach of the hooks and copy the blob in. */
-static int map_agent(struct agent_place *ap, pid_t tid, int mem_fd, uint64_t insn,
+static int map_agent(struct agent_place *ap, pid_t tid, int mem_fd, const struct inject_site *insn,
 		     const struct hook_set *hooks, int *ret_sig)
 {
 	uint64_t lo = UINT64_MAX, size;
@@ -202,7 +202,8 @@ static int map_existing_shared(struct agent_place *ap, pid_t pid, uint64_t start
 }
 
 /* A new memfd in the target, mapped there and here. */
-static int new_shared(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, uint64_t insn,
+static int new_shared(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd,
+		      const struct inject_site *insn,
 		      uint64_t size, int *ret_sig)
 {
 	uint64_t name_at = data_field(ap, offsetof(struct agent_data, reserved));
@@ -244,7 +245,7 @@ static int new_shared(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, 
 	return 0;
 }
 
-int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, uint64_t syscall_insn,
+int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, const struct inject_site *site,
 		  const struct hook_set *hooks, uint64_t shared_size, bool *ret_is_new_shared,
 		  int *ret_pending_sig)
 {
@@ -263,7 +264,7 @@ int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, uint
 		(void)inject_read(mem_fd, data_field(ap, offsetof(struct agent_data, shared)),
 				  &old_shared, sizeof(old_shared));
 	} else {
-		r = map_agent(ap, tid, mem_fd, syscall_insn, hooks, ret_pending_sig);
+		r = map_agent(ap, tid, mem_fd, site, hooks, ret_pending_sig);
 		if (r < 0)
 			return r;
 		is_new_agent = true;
@@ -273,10 +274,10 @@ int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, uint
 		return 0;
 	if (ap->shared_map)
 		agentload_release(ap);
-	r = new_shared(ap, pid, tid, mem_fd, syscall_insn, shared_size, ret_pending_sig);
+	r = new_shared(ap, pid, tid, mem_fd, site, shared_size, ret_pending_sig);
 	if (r < 0) {
 		if (is_new_agent) {
-			(void)syscall_in(tid, syscall_insn, SYS_munmap, ap->base, ap->hdr.total_size,
+			(void)syscall_in(tid, site, SYS_munmap, ap->base, ap->hdr.total_size,
 					 0, 0, 0, 0, ret_pending_sig);
 			ap->base = 0;
 		}
@@ -490,7 +491,7 @@ int agentload_disarm(struct agent_place *ap, int mem_fd)
 	return ret;
 }
 
-int agentload_unmap_shared(struct agent_place *ap, pid_t tid, int mem_fd, uint64_t syscall_insn,
+int agentload_unmap_shared(struct agent_place *ap, pid_t tid, int mem_fd, const struct inject_site *site,
 			   int *ret_pending_sig)
 {
 	uint64_t zero = 0;
@@ -504,7 +505,7 @@ int agentload_unmap_shared(struct agent_place *ap, pid_t tid, int mem_fd, uint64
 			 sizeof(zero));
 	if (r < 0)
 		return r;
-	res = syscall_in(tid, syscall_insn, SYS_munmap, ap->shared, ap->shared_size, 0, 0, 0, 0,
+	res = syscall_in(tid, site, SYS_munmap, ap->shared, ap->shared_size, 0, 0, 0, 0,
 			 ret_pending_sig);
 	if (res < 0)
 		return (int)res;

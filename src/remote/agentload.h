@@ -24,6 +24,7 @@
 
 #include "agent/abi.h"
 #include "image/hooks.h"
+#include "remote/inject.h"
 
 #define AGENTLOAD_JMP_LEN 5
 #define AGENTLOAD_RECORD_MAGIC UINT32_C(0x4c4b4d52) /* "RMKL" */
@@ -68,7 +69,7 @@ int agentload_find(pid_t pid, int mem_fd, const struct hook_set *hooks, uint64_t
  * (an existing one is reused when its pages can be opened through /proc/PID/map_files; else a new
  * memfd is made). Nothing is hooked yet. *ret_is_new_shared tells whether the region is fresh
  * (to be initialised by the caller). Returns 0 or -errno (nothing new left mapped on failure). */
-int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, uint64_t syscall_insn,
+int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, const struct inject_site *site,
 		  const struct hook_set *hooks, uint64_t shared_size, bool *ret_is_new_shared,
 		  int *ret_pending_sig);
 
@@ -97,7 +98,7 @@ int agentload_set_state(const struct agent_place *ap, int mem_fd, enum agent_sta
 
 /* Unmap the shared region in the target (through tid; only when no thread is inside the agent:
  * the caller checks) and forget it there (data->shared = 0). Returns 0 or -errno. */
-int agentload_unmap_shared(struct agent_place *ap, pid_t tid, int mem_fd, uint64_t syscall_insn,
+int agentload_unmap_shared(struct agent_place *ap, pid_t tid, int mem_fd, const struct inject_site *site,
 			   int *ret_pending_sig);
 
 /* Our side: unmap our view of the shared region. */

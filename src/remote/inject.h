@@ -17,27 +17,42 @@ int inject_open_mem(pid_t pid);
 int inject_read(int mem_fd, uint64_t addr, void *buf, size_t len);
 int inject_write(int mem_fd, uint64_t addr, const void *buf, size_t len);
 
-/* Find the address of a `syscall` instruction (0f 05) in one of the process's executable
- * mappings, reading through mem_fd. Returns 0 and *ret_addr, -ENOENT, or -errno. */
-int inject_find_syscall(pid_t pid, int mem_fd, uint64_t *ret_addr);
+/* Where system calls are run in one address space: instructions of its own code we borrow. */
+struct inject_site {
+	uint64_t syscall;     /* a `syscall` instruction (0f 05) */
+	uint64_t syscall_ret; /* `syscall; ret` (0f 05 c3), 0: none found */
+	uint64_t restorer;    /* the C library's rt_sigreturn trampoline, 0: none found */
+};
+
+/* Find them in the process's executable mappings (the C library's first), reading through
+ * mem_fd. Returns 0 (syscall found; the other two may be 0), -ENOENT, or -errno. */
+int inject_find_site(pid_t pid, int mem_fd, struct inject_site *ret);
 
 /* Bound on one injected system call: a thread that neither stops nor dies within it is given up. */
 #define INJECT_TIMEOUT_NS (3ULL * 1000000000ULL)
 
-/* Run system call nr with up to six arguments in thread tid by pointing it at the syscall
- * instruction at insn and single-stepping it. tid must be in a stop where its registers are a
- * user-mode state that can be borrowed: a signal-delivery-stop, or a PTRACE_EVENT_STOP that is not
- * a group-stop (an interrupt). Never a fork/vfork/clone/exec/exit event stop: there the system
- * call that caused it has not returned, and its result would overwrite ours. The thread's
- * registers are restored afterwards (orig_rax is set to -1 during the call so a syscall it was
- * interrupted in is not restarted in our place, and restored so that it restarts afterwards). A
- * signal that arrives meanwhile is stored in *ret_pending_sig (0 if none) for the caller to
- * deliver. Every wait is bounded (INJECT_TIMEOUT_NS) and a dying thread group is noticed at once.
- * Leaves the thread in a signal-delivery-stop (SIGTRAP). Returns 0 with the syscall's raw result
- * in *ret_result (-errno style); -ESRCH if the thread died or is dying; -ETIMEDOUT; -EFAULT if our
- * instruction faulted; or -errno of ptrace. */
-int inject_syscall(pid_t tid, uint64_t insn, long nr, const uint64_t args[6], int64_t *ret_result,
-		   int *ret_pending_sig);
+/* Run system call nr with up to six arguments in thread tid. tid must be in a stop where its
+ * registers are a user-mode state that can be borrowed: a signal-delivery-stop, or a
+ * PTRACE_EVENT_STOP that is not a group-stop (an interrupt). Never a fork/vfork/clone/exec/exit
+ * event stop: there the system call that caused it has not returned, and its result would
+ * overwrite ours. The thread's registers are restored afterwards, a syscall it was interrupted
+ * in restarting as it would have.
+ *
+ * Where the site has `syscall; ret` and the rt_sigreturn trampoline, the call survives
+ * leakmond's death: a signal frame holding the thread's whole state (registers, extended FPU
+ * state, signal mask) is written below its red zone and the thread runs `syscall; ret` with rsp
+ * at that frame; it is stopped at the syscall's exit (PTRACE_SYSCALL, which needs
+ * PTRACE_O_TRACESYSGOOD) and its registers put back. If leakmond dies at any instant, the thread
+ * returns by itself through rt_sigreturn to exactly where it was (the syscall's effect remains).
+ * Otherwise the thread is pointed at a plain `syscall` and single-stepped.
+ *
+ * A signal that arrives meanwhile is stored in *ret_pending_sig (0 if none) for the caller to
+ * send again (the thread does not end in a stop where a signal can be injected). Every wait is
+ * bounded (INJECT_TIMEOUT_NS) and a dying thread group is noticed at once. Returns 0 with the
+ * syscall's raw result in *ret_result (-errno style); -ESRCH if the thread died or is dying;
+ * -ETIMEDOUT; -EFAULT if our instruction faulted; or -errno of ptrace. */
+int inject_syscall(pid_t tid, const struct inject_site *site, long nr, const uint64_t args[6],
+		   int64_t *ret_result, int *ret_pending_sig);
 
 /* Async-signal-safe, for leakmond's crash handler: put back the registers of a thread that is in
  * the middle of an injected system call, if there is one. */

@@ -73,7 +73,7 @@ int patch_find_scratch(pid_t pid, int mem_fd, const struct hook_set *hooks, uint
 	return r < 0 ? r : 0;
 }
 
-static int map_scratch(pid_t tid, uint64_t insn, const struct hook_set *hooks, uint64_t *ret_page,
+static int map_scratch(pid_t tid, const struct inject_site *insn, const struct hook_set *hooks, uint64_t *ret_page,
 		       int *ret_sig)
 {
 	uint64_t lo = UINT64_MAX;
@@ -149,7 +149,7 @@ static int pick_slot(const struct patch_header *h, const uint8_t *page, uint64_t
 	return free_slot;
 }
 
-int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, uint64_t syscall_insn,
+int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, const struct inject_site *site,
 		  const struct hook_set *hooks, unsigned *ret_skipped, int *ret_pending_sig)
 {
 	uint8_t page[PATCH_SCRATCH_SIZE];
@@ -174,7 +174,7 @@ int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, uint64_t syscall_
 			return -EPROTO; /* a page of another leakmond version: leave it alone */
 		ps->is_reused = true;
 	} else {
-		r = map_scratch(tid, syscall_insn, hooks, &scratch, ret_pending_sig);
+		r = map_scratch(tid, site, hooks, &scratch, ret_pending_sig);
 		if (r < 0)
 			return r;
 		is_new = true;
@@ -246,7 +246,7 @@ fail:
 		int64_t res;
 		int sig = 0;
 
-		(void)inject_syscall(tid, syscall_insn, SYS_munmap, un, &res, &sig);
+		(void)inject_syscall(tid, site, SYS_munmap, un, &res, &sig);
 		if (sig && !*ret_pending_sig)
 			*ret_pending_sig = sig;
 	}

@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "image/hooks.h"
+#include "remote/inject.h"
 #include "remote/insn.h"
 
 #define PATCH_SCRATCH_SIZE 4096
@@ -76,7 +77,7 @@ int patch_find_scratch(pid_t pid, int mem_fd, const struct hook_set *hooks, uint
  * (-ENOTSUP without them). On failure nothing is left patched (a page mapped by this call is
  * unmapped again: no context can point into it yet). A signal that reached tid meanwhile is
  * returned in *ret_pending_sig. Returns 0 or -errno (-ENOSPC: the found page has no free slot). */
-int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, uint64_t syscall_insn,
+int patch_install(struct patch_set *ps, pid_t tid, int mem_fd, const struct inject_site *site,
 		  const struct hook_set *hooks, unsigned *ret_skipped, int *ret_pending_sig);
 
 /* The site whose int3 sits at addr (a thread stopped by it has rip == addr + 1), or NULL. */
