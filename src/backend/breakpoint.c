@@ -151,6 +151,7 @@ struct tracer {
 #define AGENT_EVENT_CELLS (1U << 18) /* 8 MiB of events: 2.6 s at 100k calls/s */
 #define AGENT_SAMPLE_CELLS 256
 #define AGENT_DRAIN_NS (10ULL * NSEC_PER_MSEC)
+#define AGENT_ADAPT_NS (100ULL * NSEC_PER_MSEC) /* auto sampling follows the rate this fast */
 
 static int handle_status(struct tracer *tr, pid_t tid, int status);
 static int bp_detach_proc(struct tracer *tr, struct tproc *p);
@@ -415,7 +416,7 @@ static void agent_adapt(struct tproc *p, uint64_t now)
 {
 	uint64_t span = now - p->rate_start_ns, period;
 
-	if (span < NSEC_PER_SEC)
+	if (span < AGENT_ADAPT_NS)
 		return;
 	if (p->tr->sample_bytes != AGENT_SAMPLE_AUTO)
 		period = p->tr->sample_bytes;
