@@ -63,6 +63,9 @@ for d in 1 8 16 32; do
 			d, t / 5000 * 1e6, (t - b) / 5000 * 1e6, (t - b) / 5000 * 1e6 / f }'
 done
 
+# leakmond's own memory per live block: at the live table's maximum load, just after a doubling,
+# and at the 2 million blocks of issue 12
 "$B/livemem" 786432
 "$B/livemem" 1000000
+"$B/livemem" 2000000
 exit $status
