@@ -4,7 +4,8 @@
 # FUZZ_DIR holds fuzz_TARGET (tests/fuzz/build.sh). The inputs: WORKDIR (where new ones go; a
 # temporary directory, deleted after, when not given), then tests/fuzz/corpus/TARGET and
 # tests/fuzz/regress/TARGET, read only. A crash, leak, timeout (10 s for one input) or memory
-# blow-up (2 GiB) is written to FUZZ_DIR/artifacts/ and makes the exit status non-zero.
+# blow-up (2 GiB) is written to FUZZ_DIR/artifacts/ and makes the exit status non-zero; libFuzzer's
+# output goes to FUZZ_DIR/fuzz-TARGET.out.
 set -u
 fuzz_dir=$1 srcdir=$2 target=$3 seconds=$4 work=${5:-}
 bin=$fuzz_dir/fuzz_$target
@@ -29,12 +30,12 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 echo "fuzz: $target for ${seconds}s (corpus: $dirs)"
 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
 	-print_final_stats=1 -artifact_prefix="$fuzz_dir/artifacts/$target-" "$work" $dirs \
-	>"$fuzz_dir/$target.log" 2>&1
+	>"$fuzz_dir/fuzz-$target.out" 2>&1
 status=$?
-grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$fuzz_dir/$target.log"
+grep -E '^(#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$fuzz_dir/fuzz-$target.out"
 if [ "$status" -ne 0 ]; then
 	echo "fuzz: $target FAILED (exit $status); input kept in $fuzz_dir/artifacts/, log:"
-	tail -n 60 "$fuzz_dir/$target.log"
+	tail -n 60 "$fuzz_dir/fuzz-$target.out"
 	exit 1
 fi
 echo "fuzz: $target ok"
