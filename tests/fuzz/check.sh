@@ -7,5 +7,7 @@ if [ -n "${FUZZ_SKIP_REASON:-}" ]; then
 	exit 77
 fi
 [ -x "$FUZZ_DIR/fuzz_$target" ] || { echo "ERROR: $FUZZ_DIR/fuzz_$target not built"; exit 99; }
-exec sh "$top_srcdir/tests/fuzz/run.sh" "$FUZZ_DIR" "$top_srcdir" "$target" \
+# at the lowest priority: the timing-sensitive integration tests running beside it in a parallel
+# make check get the CPU first (the fuzzer only runs fewer inputs)
+exec nice -n 19 sh "$top_srcdir/tests/fuzz/run.sh" "$FUZZ_DIR" "$top_srcdir" "$target" \
 	"${FUZZ_CHECK_SECONDS:-30}"
