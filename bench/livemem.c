@@ -22,7 +22,7 @@ static double peak_rss(void)
 	struct rusage ru;
 
 	getrusage(RUSAGE_SELF, &ru);
-	return (double)ru.ru_maxrss * 1024;
+	return (double) ru.ru_maxrss * 1024;
 }
 
 /* Current resident set size (VmRSS), in bytes. */
@@ -59,16 +59,18 @@ int main(int argc, char **argv)
 	    depth > STACKS_DEPTH_MAX)
 		return 1;
 	for (long i = 0; i < n; i++) {
-		struct live_block blk = { .addr = 0x10000 + (uint64_t)i * 48, .size = 32,
-					  .time_ms = (uint32_t)(i / 1000) };
+		struct live_block blk = {.addr = 0x10000 + (uint64_t) i * 48,
+					 .size = 32,
+					 .time_ms = (uint32_t) (i / 1000)};
 
 		for (long d = 0; d < depth; d++)
-			pcs[d] = 0x400000 + (uint64_t)(i % n_stacks) * 0x1000 + (uint64_t)d * 8;
-		blk.stack_id = stacks_intern(stacks, pcs, (size_t)depth);
+			pcs[d] = 0x400000 + (uint64_t) (i % n_stacks) * 0x1000 + (uint64_t) d * 8;
+		blk.stack_id = stacks_intern(stacks, pcs, (size_t) depth);
 		live_insert(t, &blk);
 		/* the monitor samples every interval while the table fills */
 		if ((i + 1) % (n / 4 > 0 ? n / 4 : 1) == 0) {
-			sites_sample(sites, t, (double)(i + 1) / (double)n * 4.0, (uint32_t)(i / 1000));
+			sites_sample(sites, t, (double) (i + 1) / (double) n * 4.0,
+				     (uint32_t) (i / 1000));
 			if (sites_memory_bytes(sites) > site_bytes)
 				site_bytes = sites_memory_bytes(sites);
 		}
@@ -78,20 +80,20 @@ int main(int argc, char **argv)
 	printf("live_blocks=%ld stacks=%ld depth=%ld: live_table %.1f B/block, stack_table %.2f "
 	       "B/block, sites %.2f B/block (%zu bytes); process RSS +%.1f B/block now, peak +%.1f "
 	       "B/block\n",
-	       n, n_stacks, depth, (double)live_memory_bytes(t) / (double)n,
-	       (double)ss.memory_bytes / (double)n, (double)site_bytes / (double)n, site_bytes,
-	       (rss1 - rss0) / (double)n, (peak_rss() - peak0) / (double)n);
+	       n, n_stacks, depth, (double) live_memory_bytes(t) / (double) n,
+	       (double) ss.memory_bytes / (double) n, (double) site_bytes / (double) n, site_bytes,
+	       (rss1 - rss0) / (double) n, (peak_rss() - peak0) / (double) n);
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	for (long i = 0; i < 1000000; i++) {
-		struct live_block blk = { .addr = 0x7f0000000000ULL + (uint64_t)i * 16, .size = 32 };
+		struct live_block blk = {.addr = 0x7f0000000000ULL + (uint64_t) i * 16, .size = 32};
 
 		live_insert(t, &blk);
 		live_remove(t, blk.addr, NULL);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	printf("insert_remove_ns=%.0f at %ld live blocks\n",
-	       ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / 1e6, n);
+	       ((double) (b.tv_sec - a.tv_sec) * 1e9 + (double) (b.tv_nsec - a.tv_nsec)) / 1e6, n);
 	sites_free(sites);
 	stacks_free(stacks);
 	live_free(t);

@@ -25,9 +25,9 @@ char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *leng
  * often. A pc never seen before always may (once per lookup). */
 #define SYM_REREAD_NS (250 * NSEC_PER_MSEC)
 /* Bounds on loops over untrusted data. */
-#define SYM_SCOPE_DEPTH_MAX    128	   /* DIE nesting followed from a CU down to a pc */
+#define SYM_SCOPE_DEPTH_MAX    128	  /* DIE nesting followed from a CU down to a pc */
 #define SYM_SCOPE_DIES_MAX     (1U << 16) /* DIEs looked at to find one pc's scopes */
-#define SYM_IMPORT_NEST_MAX    4	   /* DW_TAG_imported_unit within imported units */
+#define SYM_IMPORT_NEST_MAX    4	  /* DW_TAG_imported_unit within imported units */
 #define SYM_PHDRS_MAX	       4096
 #define SYM_BUILD_ID_MAX       64
 #define SYM_DEBUGINFO_PATH_MAX 65536
@@ -1059,11 +1059,15 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 }
 
 int symbolizer_add_module(struct symbolizer *s, const char *path, int fd, uint64_t start,
-			  uint64_t end, uint64_t exec_start, uint64_t exec_end, uint64_t exec_offset)
+			  uint64_t end, uint64_t exec_start, uint64_t exec_end,
+			  uint64_t exec_offset)
 {
 	_cleanup_close_ int own_fd = -1;
-	struct module m = {.lo = start, .hi = end, .exec_start = exec_start,
-			   .exec_end = exec_end, .exec_offset = exec_offset};
+	struct module m = {.lo = start,
+			   .hi = end,
+			   .exec_start = exec_start,
+			   .exec_end = exec_end,
+			   .exec_offset = exec_offset};
 	struct module *mods;
 	size_t at = 0;
 

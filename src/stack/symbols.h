@@ -99,7 +99,8 @@ void symbolizer_reset(struct symbolizer *s);
  * -EINVAL (a symbolizer of a process, a relative path, a bad or overlapping range), -ENOEXEC (not
  * an ELF file libdwfl can use), -ENOSPC (SYM_MODULES_MAX), -ENOMEM, or -errno. */
 int symbolizer_add_module(struct symbolizer *s, const char *path, int fd, uint64_t start,
-			  uint64_t end, uint64_t exec_start, uint64_t exec_end, uint64_t exec_offset);
+			  uint64_t end, uint64_t exec_start, uint64_t exec_end,
+			  uint64_t exec_offset);
 
 /* Copy the counters of s into *ret. */
 void symbolizer_get_stats(const struct symbolizer *s, struct sym_stats *ret);

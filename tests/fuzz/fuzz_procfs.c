@@ -45,9 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(r == 0 || r == -EBADMSG);
 
 	/* /proc/PID/cgroup: both hierarchies, a unit that is there or not */
-	(void)match_cgroup_unit(text, "nginx.service");
-	(void)match_cgroup_unit(text, "a");
-	(void)match_cgroup_unit(text, "user@1000.service");
+	(void) match_cgroup_unit(text, "nginx.service");
+	(void) match_cgroup_unit(text, "a");
+	(void) match_cgroup_unit(text, "user@1000.service");
 	FUZZ_ASSERT(!match_cgroup_unit(text, ""));
 	free(text);
 	return 0;

@@ -19,10 +19,10 @@
 #include "fuzz.h"
 #include "stack/symbols.h"
 
-#define FUZZ_PCS  48
-#define PAGE	  UINT64_C(4096)
-#define DYN_BASE  UINT64_C(0x7f1234560000)
-#define SPAN_MAX  (UINT64_C(1) << 32)
+#define FUZZ_PCS 48
+#define PAGE	 UINT64_C(4096)
+#define DYN_BASE UINT64_C(0x7f1234560000)
+#define SPAN_MAX (UINT64_C(1) << 32)
 
 struct place {
 	uint64_t start, end, exec_start, exec_end, exec_offset, bias;
@@ -48,7 +48,7 @@ static bool place_file(Elf *elf, struct place *ret)
 	for (size_t i = 0; i < phnum && i < 64; i++) {
 		GElf_Phdr ph;
 
-		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0 ||
+		if (!gelf_getphdr(elf, (int) i, &ph) || ph.p_type != PT_LOAD || ph.p_memsz == 0 ||
 		    ph.p_vaddr > SPAN_MAX || ph.p_memsz > SPAN_MAX)
 			continue;
 		if ((ph.p_vaddr & ~(PAGE - 1)) < lo)
@@ -58,7 +58,8 @@ static bool place_file(Elf *elf, struct place *ret)
 		if ((ph.p_flags & PF_X) && !has_exec) {
 			has_exec = true;
 			ret->exec_start = ret->bias + (ph.p_vaddr & ~(PAGE - 1));
-			ret->exec_end = ret->bias + ((ph.p_vaddr + ph.p_memsz + PAGE - 1) & ~(PAGE - 1));
+			ret->exec_end =
+			    ret->bias + ((ph.p_vaddr + ph.p_memsz + PAGE - 1) & ~(PAGE - 1));
 			ret->exec_offset = ph.p_offset & ~(PAGE - 1);
 		}
 	}
@@ -84,17 +85,18 @@ static void collect_pcs(Elf *elf, const struct place *p, uint64_t *pcs, size_t *
 			continue;
 		if ((sh.sh_flags & SHF_EXECINSTR) && sh.sh_addr)
 			add_pc(pcs, n, p->bias + sh.sh_addr);
-		if ((sh.sh_type == SHT_SYMTAB || (sh.sh_type == SHT_DYNSYM && symtype != SHT_SYMTAB)) &&
+		if ((sh.sh_type == SHT_SYMTAB ||
+		     (sh.sh_type == SHT_DYNSYM && symtype != SHT_SYMTAB)) &&
 		    sh.sh_entsize) {
 			symdata = elf_getdata(scn, NULL);
 			symcount = symdata ? symdata->d_size / sh.sh_entsize : 0;
-			symtype = (int)sh.sh_type;
+			symtype = (int) sh.sh_type;
 		}
 	}
 	for (size_t i = 0; symdata && i < symcount && i < 4096; i++) {
 		GElf_Sym sym;
 
-		if (!gelf_getsym(symdata, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
+		if (!gelf_getsym(symdata, (int) i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
 		    !sym.st_value)
 			continue;
 		add_pc(pcs, n, p->bias + sym.st_value);
@@ -105,9 +107,12 @@ static void collect_pcs(Elf *elf, const struct place *p, uint64_t *pcs, size_t *
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct place p = {.start = DYN_BASE, .end = DYN_BASE + 16 * PAGE,
-			  .exec_start = DYN_BASE + PAGE, .exec_end = DYN_BASE + 8 * PAGE,
-			  .exec_offset = PAGE, .bias = DYN_BASE};
+	struct place p = {.start = DYN_BASE,
+			  .end = DYN_BASE + 16 * PAGE,
+			  .exec_start = DYN_BASE + PAGE,
+			  .exec_end = DYN_BASE + 8 * PAGE,
+			  .exec_offset = PAGE,
+			  .bias = DYN_BASE};
 	struct sym_frame frames[SYM_INLINE_MAX];
 	uint64_t pcs[FUZZ_PCS];
 	size_t n_pcs = 0;
@@ -117,11 +122,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	fd = memfd_create("fuzz-elf", MFD_CLOEXEC);
 	FUZZ_ASSERT(fd >= 0);
-	FUZZ_ASSERT(write(fd, data, size) == (ssize_t)size);
-	(void)elf_version(EV_CURRENT);
+	FUZZ_ASSERT(write(fd, data, size) == (ssize_t) size);
+	(void) elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (elf) {
-		struct place q;
+		struct place q = {0};
 
 		if (elf_kind(elf) == ELF_K_ELF && place_file(elf, &q))
 			p = q;
@@ -145,7 +150,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				FUZZ_ASSERT(frames[k].pc == pcs[i]);
 				FUZZ_ASSERT(!frames[k].function ||
 					    strlen(frames[k].function) < SYM_STRING_MAX);
-				FUZZ_ASSERT(!frames[k].file || strlen(frames[k].file) < SYM_STRING_MAX);
+				FUZZ_ASSERT(!frames[k].file ||
+					    strlen(frames[k].file) < SYM_STRING_MAX);
 				FUZZ_ASSERT(frames[k].line >= 0);
 			}
 		}

@@ -22,12 +22,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int r2;
 
 		/* what we print, we read back: within the rounding of one decimal */
-		units_format_size((double)bytes, buf, sizeof(buf));
+		units_format_size((double) bytes, buf, sizeof(buf));
 		FUZZ_ASSERT(memchr(buf, '\0', sizeof(buf)) != NULL);
 		r2 = units_parse_size(buf, &back);
 		FUZZ_ASSERT(r2 == 0 || (r2 == -ERANGE && bytes > (UINT64_C(1) << 63)));
 		if (r2 == 0)
-			FUZZ_ASSERT(fabs((double)back - (double)bytes) <= 0.051 * (double)bytes + 0.5);
+			FUZZ_ASSERT(fabs((double) back - (double) bytes) <=
+				    0.051 * (double) bytes + 0.5);
 	}
 	r = units_parse_duration(s, &ns);
 	FUZZ_ASSERT(r == 0 || r == -EINVAL || r == -ERANGE);

@@ -43,14 +43,14 @@ static int replay_file(const char *path)
 	free(buf);
 	if (getenv("REPLAY_VERBOSE"))
 		fprintf(stderr, "replay: %s (%zu bytes)\n", path, n);
-	(void)LLVMFuzzerTestOneInput(in, n);
+	(void) LLVMFuzzerTestOneInput(in, n);
 	free(in);
 	return 0;
 }
 
 static int cmp_str(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 /* Every regular file of dir, in name order (so a run is reproducible). Returns the count or -1. */
@@ -115,7 +115,8 @@ int main(int argc, char **argv)
 		long n;
 
 		if (stat(argv[i], &st) < 0) {
-			fprintf(stderr, "replay: cannot read '%s' (%s)\n", argv[i], strerror(errno));
+			fprintf(stderr, "replay: cannot read '%s' (%s)\n", argv[i],
+				strerror(errno));
 			return 1;
 		}
 		n = S_ISDIR(st.st_mode) ? replay_dir(argv[i]) : replay_file(argv[i]) == 0 ? 1 : -1;

@@ -22,7 +22,7 @@ static unsigned long allocs, frees;
 
 static void on_term(int sig)
 {
-	(void)sig;
+	(void) sig;
 	is_done = 1;
 }
 
@@ -82,7 +82,7 @@ __asm__(".text\n"
 
 NOINLINE void run(long seconds, long period_ms)
 {
-	struct timespec pause = { period_ms / 1000, (period_ms % 1000) * 1000000L };
+	struct timespec pause = {period_ms / 1000, (period_ms % 1000) * 1000000L};
 	long rounds = seconds * 1000 / (period_ms > 0 ? period_ms : 1);
 
 	for (long r = 0; r < rounds && !is_done; r++) {

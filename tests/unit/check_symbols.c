@@ -1189,7 +1189,8 @@ START_TEST(test_add_module)
 	ck_assert_ptr_nonnull(s);
 	ck_assert(p.leaf && p.entry);
 	ck_assert_int_eq(symbolizer_add_module(s, "/seed/dwarf5.so", fd, p.start, p.end,
-					       p.exec_start, p.exec_end, p.exec_offset), 0);
+					       p.exec_start, p.exec_end, p.exec_offset),
+			 0);
 	n = symbolizer_lookup(s, p.entry, false, frames, SYM_INLINE_MAX);
 	ck_assert_int_ge(n, 1);
 	ck_assert_str_eq(frames[n - 1].function, "seed_entry");
@@ -1212,7 +1213,8 @@ START_TEST(test_add_module)
 
 	/* refusals: an overlap, a relative path, a bad range, a file that is no ELF */
 	ck_assert_int_eq(symbolizer_add_module(s, "/x.so", fd, p.start, p.end, p.exec_start,
-					       p.exec_end, p.exec_offset), -EINVAL);
+					       p.exec_end, p.exec_offset),
+			 -EINVAL);
 	ck_assert_int_eq(symbolizer_add_module(s, "x.so", fd, 0x1000, 0x3000, 0x1000, 0x2000, 0),
 			 -EINVAL);
 	ck_assert_int_eq(symbolizer_add_module(s, "/x.so", fd, 0x3000, 0x1000, 0x1000, 0x2000, 0),
@@ -1232,8 +1234,9 @@ START_TEST(test_add_module)
 	s = symbolizer_new(getpid());
 	ck_assert_ptr_nonnull(s);
 	fd = open_fuzz_file("corpus/symbols/dwarf5.so", &p);
-	ck_assert_int_eq(symbolizer_add_module(s, "/seed/dwarf5.so", fd, 0x1000, 0x3000, 0x1000,
-					       0x2000, 0), -EINVAL);
+	ck_assert_int_eq(
+	    symbolizer_add_module(s, "/seed/dwarf5.so", fd, 0x1000, 0x3000, 0x1000, 0x2000, 0),
+	    -EINVAL);
 	close(fd);
 	symbolizer_free(s);
 }
@@ -1251,7 +1254,8 @@ START_TEST(test_corrupt_abstract_origin)
 	int fd = open_fuzz_file("regress/symbols/getscopes-leak-abstract-origin", &p);
 
 	ck_assert_int_eq(symbolizer_add_module(s, "/fuzz/module.so", fd, p.start, p.end,
-					       p.exec_start, p.exec_end, p.exec_offset), 0);
+					       p.exec_start, p.exec_end, p.exec_offset),
+			 0);
 	for (uint64_t pc = p.exec_start; pc < p.exec_start + 0x400; pc++) {
 		int n = symbolizer_lookup(s, pc, pc & 1, frames, SYM_INLINE_MAX);
 
