@@ -80,6 +80,8 @@ for d in 1 8 16 32; do
 			d, t / 5000 * 1e6, (t - b) / 5000 * 1e6, (t - b) / 5000 * 1e6 / f }'
 done
 
+# leakmond's own memory per live block: at the live table's maximum load, just after a doubling,
+# and at the 2 million blocks of issue 12
 "$B/livemem" 786432
 "$B/livemem" 1000000
 # the agent backend in this process (no ptrace): ns per malloc+free pair, bare vs through the
@@ -116,4 +118,5 @@ if command -v redis-server >/dev/null 2>&1 && command -v redis-benchmark >/dev/n
 else
 	echo "redis: redis-server/redis-benchmark not installed (apt-get install redis-server redis-tools), not measured"
 fi
+"$B/livemem" 2000000
 exit $status
