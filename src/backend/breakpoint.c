@@ -156,6 +156,7 @@ struct tracer {
 static int handle_status(struct tracer *tr, pid_t tid, int status);
 static int bp_detach_proc(struct tracer *tr, struct tproc *p);
 static bool is_injectable(const struct tthread *t);
+static bool is_before_entry(struct tproc *p, struct tthread *t);
 
 static void note(struct tracer *tr, pid_t pid, enum backend_note n, int64_t a)
 {
@@ -581,6 +582,21 @@ static int install_agent(struct tproc *p, struct tthread *t, const struct hook_s
 	bool is_new = false, is_temporary, was_stopping = p->is_stopping;
 	int sig = 0, r;
 
+	/* a hook reads the thread pointer (%fs:0): a thread without one would fault there (at a
+	 * new program's entry a static one has none yet, but sets it up before any malloc) */
+	for (struct tthread *o = p->threads; p->state != PROC_WAIT_ENTRY && o; o = o->pnext) {
+		struct user_regs_struct regs;
+
+		if (o->is_stopped && ptrace(PTRACE_GETREGS, o->tid, NULL, &regs) == 0 &&
+		    regs.fs_base == 0) {
+			if (!p->threads->pnext && is_before_entry(p, o))
+				return -EAGAIN; /* its dynamic linker is still setting it up */
+			log_warning("pid %d: thread %d has no thread pointer; the agent cannot run in "
+				    "it (use --backend breakpoint)",
+				    (int)p->pid, (int)o->tid);
+			return -ENOTSUP;
+		}
+	}
 	r = agent_shared_layout(AGENT_THREAD_SLOTS, AGENT_EVENT_CELLS, AGENT_SAMPLE_CELLS,
 				(uint32_t)tr->stack_copy, &lay);
 	if (r < 0)
@@ -2069,7 +2085,7 @@ static int bp_attach(struct backend *b, pid_t pid, struct heap *heap, struct bac
 			p->state = PROC_WAIT_CONT;
 		} else if (r == 0) {
 			r = install_hooks(p, t);
-			if (r == -ENOENT && is_before_entry(p, t))
+			if ((r == -ENOENT && is_before_entry(p, t)) || r == -EAGAIN)
 				r = arm_entry(p); /* in its dynamic linker, right after an exec */
 			if (r == -ESTALE)
 				r = p->state == PROC_WAIT_ENTRY ? 0 : arm_entry(p);
