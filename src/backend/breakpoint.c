@@ -1386,6 +1386,12 @@ static int handle_status(struct tracer *tr, pid_t tid, int status)
 		}
 		break;
 	case 0:
+		if (sig == (SIGTRAP | 0x80)) {
+			/* a system call stop of an injected call that outlived its wait: it goes
+			 * on by itself, no more syscall stops */
+			t->is_signal_stop = false;
+			break;
+		}
 		if (sig == SIGTRAP && on_trap(t))
 			return 0;
 		t->pending_sig = sig;

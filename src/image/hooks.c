@@ -606,6 +606,87 @@ int hooks_elf_symbols(Elf *elf, bool is_static_exe, struct hook_sym ret[ALLOC_FN
 	return n;
 }
 
+static const char *const py_names[HOOK_PY_MAX] = {
+	[HOOK_PY_GET_ALLOCATOR] = "PyMem_GetAllocator",
+	[HOOK_PY_SET_ALLOCATOR] = "PyMem_SetAllocator",
+	[HOOK_PY_RUNTIME] = "_PyRuntime",
+	[HOOK_PY_EVAL_FRAME] = "_PyEval_EvalFrameDefault",
+	[HOOK_PY_VERSION] = "Py_Version",
+};
+
+/* CPython's symbols in the exported (.dynsym) symbols of elf: defined, global or weak, default
+ * visibility, any type. Returns how many were found. */
+static int find_py_syms(Elf *elf, GElf_Sym found[HOOK_PY_MAX], bool has[HOOK_PY_MAX])
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int n = 0;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		size_t ent, count;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || sh.sh_size > SECTION_MAX)
+			continue;
+		data = elf_getdata(scn, NULL);
+		ent = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
+		if (!data || ent == 0)
+			return 0;
+		count = data->d_size / ent;
+		for (size_t i = 1; i < count; i++) {
+			GElf_Sym sym;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &sym) || sym.st_name == 0 ||
+			    sym.st_shndx == SHN_UNDEF || sym.st_shndx >= SHN_LORESERVE ||
+			    (GELF_ST_BIND(sym.st_info) != STB_GLOBAL &&
+			     GELF_ST_BIND(sym.st_info) != STB_WEAK))
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name || (name[0] != 'P' && name[0] != '_'))
+				continue;
+			for (int k = 0; k < HOOK_PY_MAX; k++) {
+				if (!has[k] && strcmp(name, py_names[k]) == 0) {
+					found[k] = sym;
+					has[k] = true;
+					n++;
+				}
+			}
+		}
+		break;
+	}
+	return n;
+}
+
+/* The GNU build-id of elf as hex, or "" (buf holds at least 41 bytes). */
+static void elf_build_id(Elf *elf, char *buf, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	buf[0] = '\0';
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Nhdr nh;
+		size_t off = 0, name_off, desc_off;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE || sh.sh_size > SECTION_MAX)
+			continue;
+		data = elf_getdata(scn, NULL);
+		while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
+			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+			    memcmp((char *)data->d_buf + name_off, "GNU", 4) == 0 &&
+			    nh.n_descsz > 0 && nh.n_descsz <= 20 && nh.n_descsz * 2 < len) {
+				const uint8_t *d = (const uint8_t *)data->d_buf + desc_off;
+
+				for (size_t i = 0; i < nh.n_descsz; i++)
+					snprintf(buf + 2 * i, 3, "%02x", d[i]);
+				return;
+			}
+		}
+	}
+}
+
 /* Take the hooks object o defines and that are still undecided. Returns 0, -ENOEXEC if o is not
  * an ELF file we read, other -errno. */
 static int object_resolve(struct resolver *rs, struct object *o, bool is_exe,
@@ -629,6 +710,32 @@ static int object_resolve(struct resolver *rs, struct object *o, bool is_exe,
 	r = hooks_elf_symbols(f.elf, is_exe && !f.has_interp, syms);
 	if (r < 0)
 		goto out;
+	if (ret->py_module < 0) {
+		GElf_Sym py[HOOK_PY_MAX];
+		bool has_py[HOOK_PY_MAX] = { false };
+
+		if (find_py_syms(f.elf, py, has_py) > 0 && has_py[HOOK_PY_GET_ALLOCATOR] &&
+		    has_py[HOOK_PY_SET_ALLOCATOR] && has_py[HOOK_PY_RUNTIME] &&
+		    ret->n_modules < HOOKS_MODULES_MAX) {
+			struct hook_module *hm = &ret->modules[ret->n_modules];
+
+			/* an interpreter: the executable, or libpython */
+			for (int k = 0; k < HOOK_PY_MAX; k++) {
+				if (!has_py[k])
+					continue;
+				ret->py_addr[k] = bias + py[k].st_value;
+				ret->py_size[k] = py[k].st_size;
+			}
+			snprintf(hm->path, sizeof(hm->path), "%.*s", (int)o->path_len, o->path);
+			hm->is_deleted = o->is_deleted;
+			hm->bias = bias;
+			hm->text_start = o->text_start;
+			hm->text_end = o->text_end;
+			elf_build_id(f.elf, ret->py_build_id, sizeof(ret->py_build_id));
+			o->module = (int)ret->n_modules++;
+			ret->py_module = o->module;
+		}
+	}
 
 	for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
 		uint64_t addr;
@@ -689,6 +796,7 @@ static void hook_set_reset(struct hook_set *ret)
 	memset(ret, 0, sizeof(*ret));
 	for (int fn = 0; fn < ALLOC_FN_MAX; fn++)
 		ret->module_of[fn] = -1;
+	ret->py_module = -1;
 }
 
 static int resolve(struct resolver *rs, struct hook_set *ret)

@@ -42,6 +42,17 @@ struct hook_module {
 	uint64_t text_start, text_end; /* span of its r-x mapping(s) */
 };
 
+/* CPython's symbols, found in the module that defines them (the interpreter's executable, or
+ * libpython) while resolving the allocator. */
+enum hook_py {
+	HOOK_PY_GET_ALLOCATOR,	/* PyMem_GetAllocator */
+	HOOK_PY_SET_ALLOCATOR,	/* PyMem_SetAllocator */
+	HOOK_PY_RUNTIME,	/* _PyRuntime */
+	HOOK_PY_EVAL_FRAME,	/* _PyEval_EvalFrameDefault */
+	HOOK_PY_VERSION,	/* Py_Version (3.11+) */
+	HOOK_PY_MAX
+};
+
 struct hook_set {
 	uint64_t addr[ALLOC_FN_MAX]; /* 0 when not found */
 	uint64_t size[ALLOC_FN_MAX]; /* the function's size from its symbol (0: unknown) */
@@ -57,6 +68,12 @@ struct hook_set {
 	unsigned n_over_cap;
 	/* True when the order came from the dynamic linker's link map, false for the fallback. */
 	bool has_link_map;
+	/* CPython: the interpreter module (index into modules[], -1: none), its symbols' runtime
+	 * addresses and sizes (0: not found), its build-id in hex ("" when it has none). */
+	int py_module;
+	uint64_t py_addr[HOOK_PY_MAX];
+	uint64_t py_size[HOOK_PY_MAX];
+	char py_build_id[41];
 };
 
 /* Resolve the allocator of process pid (stopped or running). Fills *ret (all of it, also on

@@ -13,6 +13,7 @@
 #include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -307,13 +308,65 @@ static int blocked_mask(pid_t tid, uint64_t *ret)
 	return 0;
 }
 
+/* Registers as the kernel leaves them when a system call interrupted by a stop restarts (the
+ * -ERESTART* codes; -ERESTART_RESTARTBLOCK runs the call again from the start): for the states a
+ * thread reaches without the kernel's restart logic (rt_sigreturn's frame, a restore after
+ * leakmond's death). A pause() or a call without SA_RESTART that a handled signal would have
+ * ended with EINTR restarts instead: that is why the normal way back is restore_in_trap. */
+static void apply_restart(struct user_regs_struct *regs)
+{
+	int64_t rax = (int64_t)regs->rax;
+
+	if ((int64_t)regs->orig_rax >= 0 &&
+	    (rax == -512 || rax == -513 || rax == -514 || rax == -516)) {
+		regs->rip -= 2;
+		regs->rax = regs->orig_rax;
+	}
+}
+
+/* Put back the registers of a thread held in a system-call stop (the exit of our injected call,
+ * or of the rt_sigreturn that ended an injected function) so that a system call it had been
+ * interrupted in ends exactly as the kernel would have had it: restart, restart through
+ * restart_syscall, or EINTR after a handler. The kernel applies that logic only on the way out
+ * of a signal or trap stop, never after a system-call stop, so the thread is interrupted on its
+ * way back to user mode and its registers are put back in that stop. A signal met on the way is
+ * noted in *ret_pending_sig for the caller to send again. If leakmond dies meanwhile, the thread
+ * goes back through its return frame. */
+static int restore_in_trap(pid_t tid, const struct user_regs_struct *saved, uint64_t deadline,
+			   int *ret_pending_sig)
+{
+	int status, r;
+
+	if (ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0)
+		return -errno;
+	for (int tries = 0; tries < 64; tries++) {
+		if (ptrace(PTRACE_CONT, tid, NULL, NULL) < 0)
+			return -errno;
+		r = wait_thread(tid, &status, deadline);
+		if (r < 0)
+			return r;
+		if (WIFEXITED(status) || WIFSIGNALED(status) ||
+		    (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_EXIT))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80))
+			continue; /* not asked for; cannot happen */
+		if ((status >> 16) == 0 && !*ret_pending_sig)
+			*ret_pending_sig = WSTOPSIG(status);
+		/* the interrupt, a group-stop or a signal: the restart logic runs after any of them */
+		return ptrace(PTRACE_SETREGS, tid, NULL, saved) < 0 ? -errno : 0;
+	}
+	return -ETIMEDOUT;
+}
+
 /* Build, on the thread's stack below its red zone, a signal frame that rt_sigreturn turns back
  * into exactly the state saved (general registers with a pending syscall restart applied, the
  * extended FPU state, the signal mask; the sigaltstack left alone), headed by the address of the
  * C library's rt_sigreturn trampoline. Returns the address for rsp (the `ret` after our syscall
  * pops the trampoline's address and rt_sigreturn finds the frame above it), or 0 when the frame
  * cannot be made (no state, no room): then the caller does without. */
-static uint64_t write_return_frame(pid_t tid, int mem_fd, const struct inject_site *site,
+static uint64_t write_return_frame(pid_t tid, int mem_fd, uint64_t ret_addr,
 				   const struct user_regs_struct *saved)
 {
 	static uint8_t xs[K_XSTATE_MAX + 64];
@@ -321,7 +374,6 @@ static uint64_t write_return_frame(pid_t tid, int mem_fd, const struct inject_si
 	struct k_ucontext uc;
 	uint64_t mask = 0, top, fp_at, uc_at, base;
 	uint32_t magic2 = K_FP_XSTATE_MAGIC2, xstate_size;
-	int64_t rax = (int64_t)saved->rax;
 
 	if (ptrace(PTRACE_GETREGSET, tid, (void *)(uintptr_t)K_NT_X86_XSTATE, &iov) < 0 ||
 	    iov.iov_len < 576 || iov.iov_len > K_XSTATE_MAX || blocked_mask(tid, &mask) < 0)
@@ -374,14 +426,16 @@ static uint64_t write_return_frame(pid_t tid, int mem_fd, const struct inject_si
 	/* a system call the thread was interrupted in restarts, as it would have; one that would
 	 * have restarted through restart_syscall is run again from the start instead, since
 	 * rt_sigreturn cancels the pending restart block */
-	if ((int64_t)saved->orig_rax >= 0 &&
-	    (rax == -512 || rax == -513 || rax == -514 || rax == -516)) {
-		uc.mc.rip = saved->rip - 2;
-		uc.mc.rax = saved->orig_rax;
+	{
+		struct user_regs_struct applied = *saved;
+
+		apply_restart(&applied);
+		uc.mc.rip = applied.rip;
+		uc.mc.rax = applied.rax;
 	}
 	if (inject_write(mem_fd, fp_at, xs, xstate_size + sizeof(magic2)) < 0 ||
 	    inject_write(mem_fd, uc_at, &uc, sizeof(uc)) < 0 ||
-	    inject_write(mem_fd, base, &site->restorer, sizeof(site->restorer)) < 0)
+	    inject_write(mem_fd, base, &ret_addr, sizeof(ret_addr)) < 0)
 		return 0;
 	return base;
 }
@@ -405,7 +459,7 @@ static int inject_with_frame(pid_t tid, const struct inject_site *site, long nr,
 	mem_fd = open(path, O_RDWR | O_CLOEXEC);
 	if (mem_fd < 0)
 		return -EAGAIN;
-	base = write_return_frame(tid, mem_fd, site, &saved);
+	base = write_return_frame(tid, mem_fd, site->restorer, &saved);
 	(void)close(mem_fd);
 	if (!base)
 		return -EAGAIN;
@@ -420,7 +474,9 @@ static int inject_with_frame(pid_t tid, const struct inject_site *site, long nr,
 	regs.r10 = args[3];
 	regs.r8 = args[4];
 	regs.r9 = args[5];
+	/* restored by leakmond's crash handler, the thread may be in a system-call stop */
 	in_flight.saved = saved;
+	apply_restart(&in_flight.saved);
 	__atomic_store_n(&in_flight.tid, tid, __ATOMIC_SEQ_CST);
 	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0) {
 		r = -errno;
@@ -453,7 +509,7 @@ static int inject_with_frame(pid_t tid, const struct inject_site *site, long nr,
 				goto out;
 			}
 			*ret_result = (int64_t)regs.rax;
-			r = ptrace(PTRACE_SETREGS, tid, NULL, &saved) < 0 ? -errno : 0;
+			r = restore_in_trap(tid, &saved, deadline, ret_pending_sig);
 			goto out;
 		}
 		if ((status >> 16) == 0 && (WSTOPSIG(status) == SIGSEGV || WSTOPSIG(status) == SIGBUS ||
@@ -475,6 +531,71 @@ static int inject_with_frame(pid_t tid, const struct inject_site *site, long nr,
 out:
 	__atomic_store_n(&in_flight.tid, 0, __ATOMIC_SEQ_CST);
 	return r;
+}
+
+int inject_call(pid_t tid, uint64_t fn, uint64_t landing, const uint64_t args[6],
+		uint64_t *ret_value, int *ret_pending_sig)
+{
+	struct user_regs_struct saved, regs;
+	uint64_t deadline = now_ns() + INJECT_TIMEOUT_NS, base;
+	int status, r, mem_fd;
+	bool is_landed = false;
+	char path[64];
+
+	*ret_pending_sig = 0;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &saved) < 0)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
+	mem_fd = open(path, O_RDWR | O_CLOEXEC);
+	if (mem_fd < 0)
+		return -errno;
+	base = write_return_frame(tid, mem_fd, landing, &saved);
+	(void)close(mem_fd);
+	if (!base)
+		return -ENOSPC;
+	regs = saved;
+	regs.rip = fn;
+	regs.rsp = base; /* as after a `call`: [rsp] is the return address (the landing) */
+	regs.rax = 0;
+	regs.orig_rax = (uint64_t)-1;
+	regs.rdi = args[0];
+	regs.rsi = args[1];
+	regs.rdx = args[2];
+	regs.rcx = args[3];
+	regs.r8 = args[4];
+	regs.r9 = args[5];
+	if (ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0)
+		return -errno;
+	/* from here on the thread gets back to where it was by itself, whatever happens to us */
+	for (int tries = 0;; tries++) {
+		if (tries == 4096)
+			return -ETIMEDOUT;
+		if (ptrace(PTRACE_SYSCALL, tid, NULL, NULL) < 0)
+			return -errno;
+		r = wait_thread(tid, &status, deadline);
+		if (r < 0)
+			return r;
+		if (WIFEXITED(status) || WIFSIGNALED(status) ||
+		    (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_EXIT))
+			return -ESRCH;
+		if (!WIFSTOPPED(status))
+			continue;
+		if ((status >> 16) == 0 && WSTOPSIG(status) == (SIGTRAP | 0x80)) {
+			if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
+				return -errno;
+			if (is_landed) /* rt_sigreturn's exit: the thread is as it was */
+				return restore_in_trap(tid, &saved, deadline, ret_pending_sig);
+			/* the landing's rt_sigreturn: the function returned, rdi holds its value */
+			if (regs.orig_rax == SYS_rt_sigreturn && regs.rip > landing &&
+			    regs.rip <= landing + 16) {
+				*ret_value = regs.rdi;
+				is_landed = true;
+			}
+			continue; /* the function's own system calls */
+		}
+		if ((status >> 16) == 0 && !*ret_pending_sig)
+			*ret_pending_sig = WSTOPSIG(status); /* sent again by the caller later */
+	}
 }
 
 int inject_syscall(pid_t tid, const struct inject_site *site, long nr, const uint64_t args[6],

@@ -54,6 +54,19 @@ int inject_find_site(pid_t pid, int mem_fd, struct inject_site *ret);
 int inject_syscall(pid_t tid, const struct inject_site *site, long nr, const uint64_t args[6],
 		   int64_t *ret_result, int *ret_pending_sig);
 
+/* Call function fn(args[0..5]) in thread tid (a stop where a syscall could be injected, see
+ * inject_syscall), with the thread's state saved in a return frame on its stack exactly as for a
+ * system call; fn returns to landing, code of ours in the target that moves rax to rdi and runs
+ * rt_sigreturn (the agent's call_landing), which puts the thread back where it was. We stop it at
+ * that rt_sigreturn, read the value, and let it finish. If leakmond dies at any instant, the
+ * thread still returns by itself. The function runs with every other thread as it is (stopped,
+ * usually): it must not wait for them. Signals that arrive meanwhile are held in
+ * *ret_pending_sig as for inject_syscall. Returns 0 with fn's return value in *ret_value;
+ * -ENOSPC (no frame could be made: nothing was run), -ESRCH, -ETIMEDOUT (the call is still
+ * running: the thread returns by itself when it ends, and is left running), -errno. */
+int inject_call(pid_t tid, uint64_t fn, uint64_t landing, const uint64_t args[6],
+		uint64_t *ret_value, int *ret_pending_sig);
+
 /* Async-signal-safe, for leakmond's crash handler: put back the registers of a thread that is in
  * the middle of an injected system call, if there is one. */
 void inject_emergency_restore(void);
