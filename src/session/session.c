@@ -19,7 +19,9 @@
 #include "base/signals.h"
 #include "base/util.h"
 #include "output/alert.h"
+#include "output/exports.h"
 #include "output/report.h"
+#include "session/profile.h"
 #include "session/session.h"
 #include "session/session_priv.h"
 
@@ -267,6 +269,28 @@ static void sample_all(struct session *s)
 	}
 }
 
+/* Write the exports p names from report, as its file holds it (output/exports.h). */
+static void write_exports(json_object *report, const struct export_paths *p, pid_t pid)
+{
+	json_object *parsed;
+	char err[4200];
+
+	if (!exports_any(p))
+		return;
+	parsed = exports_reparse(report);
+	if (!parsed) {
+		log_error("out of memory rendering the exports");
+		return;
+	}
+	if (exports_write(parsed, p, err, sizeof(err)) < 0) {
+		if (pid > 0)
+			log_warning("pid %d: cannot write export '%s'", (int)pid, err);
+		else
+			log_error("cannot write export '%s'", err);
+	}
+	json_object_put(parsed);
+}
+
 void session_write_target_report(struct session *s, struct target *t)
 {
 	struct report_target model;
@@ -278,6 +302,7 @@ void session_write_target_report(struct session *s, struct target *t)
 		return;
 	if (t->sites && t->bproc && t->status == TARGET_RUNNING)
 		pipeline_prepare_reports(t);
+	(void)profile_build(t);
 	pipeline_model(t, now_ns(), &model);
 	report = report_build(&model, 1, time(NULL));
 	if (t->sites)
@@ -288,6 +313,15 @@ void session_write_target_report(struct session *s, struct target *t)
 	if (r < 0)
 		log_warning("pid %d (%s): cannot write report '%s' (%s)", (int)t->pid, t->comm,
 			    t->report_path, strerror(-r));
+	if (t->set.exports) {
+		char folded[4200], pprof[4200], html[4200];
+		struct export_paths p;
+
+		exports_paths_beside(t->report_path, t->set.exports,
+				     t->set.is_folded_blocks ? FOLDED_BLOCKS : FOLDED_BYTES, &p,
+				     folded, pprof, html, sizeof(folded));
+		write_exports(report, &p, t->pid);
+	}
 	json_object_put(report);
 }
 
@@ -313,6 +347,7 @@ static void write_reports(struct session *s)
 
 		if (t->sites && t->bproc && t->status == TARGET_RUNNING)
 			pipeline_prepare_reports(t);
+		(void)profile_build(t);
 		pipeline_model(t, now, &models[i]);
 	}
 	report = report_build(models, s->n_targets, time(NULL));
@@ -330,8 +365,18 @@ static void write_reports(struct session *s)
 			log_error("cannot write report '%s' (%s)", s->opts->report_path,
 				  strerror(-r));
 	}
+	{
+		struct export_paths p = {
+			.folded = s->opts->folded_path,
+			.pprof = s->opts->pprof_path,
+			.html = s->opts->html_path,
+			.folded_weight = s->opts->is_folded_blocks ? FOLDED_BLOCKS : FOLDED_BYTES,
+		};
+
+		write_exports(report, &p, 0);
+	}
 	if (s->is_text) {
-		report_print_text(stdout, report);
+		report_print_text_full(stdout, report, s->opts->verbosity > 0);
 		fflush(stdout);
 	}
 	json_object_put(report);
@@ -634,6 +679,7 @@ static void finish(struct session *s)
 		}
 		if (t->is_child) {
 			/* a program leakmond started was started for this watch: end it with it */
+			t->stopped_by = s->stop_reason ? s->stop_reason : "leakmond";
 			if (child_stop(t, &st) == 0)
 				session_target_gone(s, t, st, true);
 			else
