@@ -10,6 +10,7 @@
 #include "base/util.h"
 #include "heap/allocfn.h"
 #include "output/alert.h"
+#include "output/statusline.h"
 #include "session/pipeline.h"
 #include "session/profile.h"
 #include "verdict/detect.h"
@@ -20,8 +21,10 @@ static void write_alert(struct target *t, const struct pipeline_out *out, const 
 {
 	if (t->set.syslog)
 		alert_send(msg);
-	if (out->is_alert_stderr)
+	if (out->is_alert_stderr) {
+		statusline_clear(stdout); /* the same terminal, most likely */
 		fprintf(stderr, "leakmond: alert: %s\n", msg);
+	}
 	(void)timeline_add_record(&t->timeline, rec);
 	(void)tslog_write(out->log, rec);
 }

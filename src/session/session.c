@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "output/alert.h"
 #include "output/exports.h"
 #include "output/report.h"
+#include "output/statusline.h"
 #include "session/profile.h"
 #include "session/session.h"
 #include "session/session_priv.h"
@@ -376,10 +378,36 @@ static void write_reports(struct session *s)
 		write_exports(report, &p, 0);
 	}
 	if (s->is_text) {
+		statusline_clear(stdout);
 		report_print_text_full(stdout, report, s->opts->verbosity > 0);
 		fflush(stdout);
 	}
 	json_object_put(report);
+}
+
+/* The live status line: elapsed time, and per target RSS, live heap and sites suspected. */
+static void show_status(struct session *s)
+{
+	struct statusline_target st[4];
+	struct winsize ws;
+	char line[1024];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_targets && n < ARRAY_SIZE(st); i++) {
+		const struct target *t = s->targets[i];
+		size_t leaks = pipeline_leak_count(t), listed = 0;
+
+		for (size_t k = 0; k < t->n_reports; k++)
+			listed += t->reports[k].view.verdict != SITE_NONE;
+		st[n++] = (struct statusline_target){
+			.pid = t->pid, .comm = t->comm, .is_running = t->status == TARGET_RUNNING,
+			.rss_bytes = t->last.rss_bytes, .has_heap = t->last.has_trace,
+			.live_bytes = t->last.live_bytes, .leaks = leaks, .suspects = listed - leaks,
+		};
+	}
+	statusline_format(line, sizeof(line), (double)(now_ns() - s->start_ns) / 1e9, st, n,
+			  ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80);
+	statusline_show(stdout, line);
 }
 
 static int on_tick(int fd, uint32_t events, void *userdata)
@@ -393,6 +421,8 @@ static int on_tick(int fd, uint32_t events, void *userdata)
 	if (s->conf)
 		daemon_scan(s);
 	sample_all(s);
+	if (s->is_status)
+		show_status(s);
 	if (s->conf) {
 		daemon_gc(s);
 		daemon_notify(s, s->is_ready ? "" : "READY=1\n");
@@ -664,6 +694,8 @@ static int setup(struct session *s)
 
 static void finish(struct session *s)
 {
+	if (s->is_status)
+		statusline_clear(stdout);
 	if (s->conf)
 		daemon_notify(s, "STOPPING=1\n");
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -699,6 +731,9 @@ int session_run(const struct options *opts)
 
 	s.start_ns = now_ns();
 	s.is_text = opts->text < 0 ? isatty(STDOUT_FILENO) : opts->text;
+	/* the status line: on a terminal only, and never where stdout carries the log */
+	s.is_status = s.is_text && isatty(STDOUT_FILENO) && !opts->config_path &&
+		      !(opts->log_path && strcmp(opts->log_path, "-") == 0) && opts->verbosity >= 0;
 	r = setup(&s);
 	if (r == 0) {
 		r = loop_run(s.loop);
