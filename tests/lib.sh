@@ -13,6 +13,15 @@ TEST_NAME=$(basename "$0" .test)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/leakmond-$TEST_NAME.XXXXXX") || exit 99
 BG_PIDS=""
 
+# TEST_BACKEND=breakpoint|agent: run the test with that backend (tests/bp_*.test run the trace
+# tests again with the breakpoint backend; the default backend is the agent). A --backend the
+# test gives itself comes later on the command line and wins.
+if [ -n "${TEST_BACKEND:-}" ]; then
+	printf '#!/bin/sh\nexec "%s" --backend %s "$@"\n' "$LEAKMOND" "$TEST_BACKEND" >"$WORK/leakmond"
+	chmod +x "$WORK/leakmond"
+	LEAKMOND=$WORK/leakmond
+fi
+
 cleanup() {
 	local pid i
 	for pid in $BG_PIDS; do

@@ -151,10 +151,12 @@ struct tracer {
 #define AGENT_EVENT_CELLS (1U << 18) /* 8 MiB of events: 2.6 s at 100k calls/s */
 #define AGENT_SAMPLE_CELLS 256
 #define AGENT_DRAIN_NS (10ULL * NSEC_PER_MSEC)
+#define AGENT_ADAPT_NS (100ULL * NSEC_PER_MSEC) /* auto sampling follows the rate this fast */
 
 static int handle_status(struct tracer *tr, pid_t tid, int status);
 static int bp_detach_proc(struct tracer *tr, struct tproc *p);
 static bool is_injectable(const struct tthread *t);
+static bool is_before_entry(struct tproc *p, struct tthread *t);
 
 static void note(struct tracer *tr, pid_t pid, enum backend_note n, int64_t a)
 {
@@ -415,7 +417,7 @@ static void agent_adapt(struct tproc *p, uint64_t now)
 {
 	uint64_t span = now - p->rate_start_ns, period;
 
-	if (span < NSEC_PER_SEC)
+	if (span < AGENT_ADAPT_NS)
 		return;
 	if (p->tr->sample_bytes != AGENT_SAMPLE_AUTO)
 		period = p->tr->sample_bytes;
@@ -580,6 +582,21 @@ static int install_agent(struct tproc *p, struct tthread *t, const struct hook_s
 	bool is_new = false, is_temporary, was_stopping = p->is_stopping;
 	int sig = 0, r;
 
+	/* a hook reads the thread pointer (%fs:0): a thread without one would fault there (at a
+	 * new program's entry a static one has none yet, but sets it up before any malloc) */
+	for (struct tthread *o = p->threads; p->state != PROC_WAIT_ENTRY && o; o = o->pnext) {
+		struct user_regs_struct regs;
+
+		if (o->is_stopped && ptrace(PTRACE_GETREGS, o->tid, NULL, &regs) == 0 &&
+		    regs.fs_base == 0) {
+			if (!p->threads->pnext && is_before_entry(p, o))
+				return -EAGAIN; /* its dynamic linker is still setting it up */
+			log_warning("pid %d: thread %d has no thread pointer; the agent cannot run in "
+				    "it (use --backend breakpoint)",
+				    (int)p->pid, (int)o->tid);
+			return -ENOTSUP;
+		}
+	}
 	r = agent_shared_layout(AGENT_THREAD_SLOTS, AGENT_EVENT_CELLS, AGENT_SAMPLE_CELLS,
 				(uint32_t)tr->stack_copy, &lay);
 	if (r < 0)
@@ -2068,7 +2085,7 @@ static int bp_attach(struct backend *b, pid_t pid, struct heap *heap, struct bac
 			p->state = PROC_WAIT_CONT;
 		} else if (r == 0) {
 			r = install_hooks(p, t);
-			if (r == -ENOENT && is_before_entry(p, t))
+			if ((r == -ENOENT && is_before_entry(p, t)) || r == -EAGAIN)
 				r = arm_entry(p); /* in its dynamic linker, right after an exec */
 			if (r == -ESTALE)
 				r = p->state == PROC_WAIT_ENTRY ? 0 : arm_entry(p);

@@ -285,7 +285,6 @@ _Static_assert(offsetof(struct k_ucontext, mc) == 40, "struct ucontext");
 #define K_NT_X86_XSTATE 0x202
 #define K_FX_SW_OFFSET 464 /* struct _fpx_sw_bytes inside the fxsave area */
 #define K_XSTATE_MAX 16384
-#define K_NR_RESTART_SYSCALL 219
 
 /* The signals blocked in thread tid (SigBlk of its status), or -errno. */
 static int blocked_mask(pid_t tid, uint64_t *ret)
@@ -372,11 +371,13 @@ static uint64_t write_return_frame(pid_t tid, int mem_fd, const struct inject_si
 	uc.mc.ss = (uint16_t)saved->ss;
 	uc.mc.fpstate = fp_at;
 	uc.sigmask = mask;
-	/* a system call the thread was interrupted in restarts, as it would have */
+	/* a system call the thread was interrupted in restarts, as it would have; one that would
+	 * have restarted through restart_syscall is run again from the start instead, since
+	 * rt_sigreturn cancels the pending restart block */
 	if ((int64_t)saved->orig_rax >= 0 &&
 	    (rax == -512 || rax == -513 || rax == -514 || rax == -516)) {
 		uc.mc.rip = saved->rip - 2;
-		uc.mc.rax = rax == -516 ? K_NR_RESTART_SYSCALL : saved->orig_rax;
+		uc.mc.rax = saved->orig_rax;
 	}
 	if (inject_write(mem_fd, fp_at, xs, xstate_size + sizeof(magic2)) < 0 ||
 	    inject_write(mem_fd, uc_at, &uc, sizeof(uc)) < 0 ||

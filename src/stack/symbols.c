@@ -25,7 +25,9 @@ char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *leng
  * often. A pc never seen before always may (once per lookup). */
 #define SYM_REREAD_NS (250 * NSEC_PER_MSEC)
 /* Bounds on loops over untrusted data. */
-#define SYM_SCOPES_MAX	       1024
+#define SYM_SCOPE_DEPTH_MAX    128	  /* DIE nesting followed from a CU down to a pc */
+#define SYM_SCOPE_DIES_MAX     (1U << 16) /* DIEs looked at to find one pc's scopes */
+#define SYM_IMPORT_NEST_MAX    4	  /* DW_TAG_imported_unit within imported units */
 #define SYM_PHDRS_MAX	       4096
 #define SYM_BUILD_ID_MAX       64
 #define SYM_DEBUGINFO_PATH_MAX 65536
@@ -481,24 +483,34 @@ static int open_module_file(struct symbolizer *s, struct module *m, char *ret_na
 	return steal_fd(&map_fd);
 }
 
+/* Report module m, whose file is open on *fd as name, to libdwfl (between dwfl_report_begin or
+ * _begin_add and dwfl_report_end). On success libdwfl owns the descriptor (*fd becomes -1) and
+ * m->dwmod is set; otherwise m->dwmod stays NULL. */
+static void report_module_fd(struct symbolizer *s, struct module *m, const char *name, int *fd)
+{
+	bool is_exec_type = false;
+	uint64_t bias = 0;
+
+	m->dwmod = NULL;
+	if (!s->dwfl || elf_load_bias(*fd, m->exec_start, m->exec_offset, &is_exec_type, &bias) < 0)
+		return;
+	/* ET_DYN: bias is where p_vaddr 0 lies (add_p_vaddr); ET_EXEC ignores it. */
+	m->dwmod = dwfl_report_elf(s->dwfl, m->path, name, *fd, bias, true);
+	if (m->dwmod)
+		*fd = -1; /* consumed by libdwfl */
+}
+
 /* Open and report a new module to libdwfl; m->dwmod stays NULL when that is not possible. */
 static void report_new_module(struct symbolizer *s, struct module *m)
 {
 	char name[SYM_STRING_MAX + 64];
 	_cleanup_close_ int fd = -1;
-	bool is_exec_type = false;
-	uint64_t bias = 0;
 
 	m->dwmod = NULL;
 	fd = open_module_file(s, m, name, sizeof(name));
-	if (fd < 0 || !s->dwfl)
+	if (fd < 0)
 		return;
-	if (elf_load_bias(fd, m->exec_start, m->exec_offset, &is_exec_type, &bias) < 0)
-		return;
-	/* ET_DYN: bias is where p_vaddr 0 lies (add_p_vaddr); ET_EXEC ignores it. */
-	m->dwmod = dwfl_report_elf(s->dwfl, m->path, name, fd, bias, true);
-	if (m->dwmod)
-		(void) steal_fd(&fd); /* consumed by libdwfl */
+	report_module_fd(s, m, name, &fd);
 }
 
 /* Whether the new module n describes the same mapping of the same file as old module o. */
@@ -758,29 +770,75 @@ static void die_call_site(struct symbolizer *s, Dwarf_Die *die, struct sym_frame
 		f->file = intern(s, dwarf_filesrc(files, file_idx, NULL, NULL));
 }
 
-/* Fill frames from the function-like DIE innermost at the pc outwards, as eu-stack -i does: the
- * first frame at the pc itself (file:line set by the caller), each further one at the call site
- * of the inlined instance inside it, up to and including the real function (subprogram). Returns
- * the number of frames (>= 1). */
-static size_t inline_chain(struct symbolizer *s, Dwarf_Die *die, const struct sym_frame *tmpl,
-			   struct sym_frame *frames, bool *ret_has_linkage_name)
+/* The child of parent whose address ranges contain addr (looking through DW_TAG_imported_unit
+ * into partial units, as dwz makes them), into *ret. Every DIE looked at costs one of *budget. */
+static bool child_containing(Dwarf_Die *parent, Dwarf_Addr addr, unsigned *budget, int nest,
+			     Dwarf_Die *ret)
 {
-	Dwarf_Die *chain = NULL;
-	int nchain = dwarf_getscopes_die(die, &chain);
-	Dwarf_Die *last;
+	Dwarf_Die child;
+
+	if (dwarf_child(parent, &child) != 0)
+		return false;
+	do {
+		if (*budget == 0)
+			return false;
+		(*budget)--;
+		if (dwarf_tag(&child) == DW_TAG_imported_unit) {
+			Dwarf_Attribute attr;
+			Dwarf_Die unit;
+
+			if (nest < SYM_IMPORT_NEST_MAX &&
+			    dwarf_formref_die(dwarf_attr(&child, DW_AT_import, &attr), &unit) &&
+			    child_containing(&unit, addr, budget, nest + 1, ret))
+				return true;
+			continue;
+		}
+		if (dwarf_haspc(&child, addr) == 1) {
+			*ret = child;
+			return true;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return false;
+}
+
+/* The DIEs containing addr from the CU down: path[0] is the CU, each next one the child of the
+ * previous that contains addr (as libdw's dwarf_getscopes finds them, outermost first). Returns
+ * the depth (>= 1), bounded by max and SYM_SCOPE_DIES_MAX DIEs looked at.
+ *
+ * Not dwarf_getscopes(): when corrupt DWARF makes it fail after it found the innermost scope
+ * (an abstract_origin that does not resolve, or resolves to no DIE of its CU's tree) it loses the
+ * array it allocated (elfutils 0.188 of Debian 12, and upstream still): 32-64 bytes per lookup,
+ * for ever. */
+static size_t pc_scopes(Dwarf_Die *cudie, Dwarf_Addr addr, Dwarf_Die *path, size_t max)
+{
+	unsigned budget = SYM_SCOPE_DIES_MAX;
+	size_t depth = 1;
+
+	path[0] = *cudie;
+	while (depth < max && child_containing(&path[depth - 1], addr, &budget, 0, &path[depth]))
+		depth++;
+	return depth;
+}
+
+/* Fill frames from the function-like DIE path[k] innermost at the pc outwards (path[0..k] its
+ * scopes, from pc_scopes()), as eu-stack -i does: the first frame at the pc itself (file:line set
+ * by the caller), each further one at the call site of the inlined instance inside it, up to and
+ * including the real function (subprogram). Returns the number of frames (>= 1). */
+static size_t inline_chain(struct symbolizer *s, Dwarf_Die *path, size_t k,
+			   const struct sym_frame *tmpl, struct sym_frame *frames,
+			   bool *ret_has_linkage_name)
+{
+	Dwarf_Die *last = &path[k];
 	size_t n = 1;
 
 	frames[0] = *tmpl;
-	frames[0].function = die_function_name(s, die);
-	frames[0].is_inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
-	*ret_has_linkage_name = die_linkage_name(die) != NULL;
-	if (nchain <= 0 || !frames[0].is_inlined) {
-		free(chain);
+	frames[0].function = die_function_name(s, last);
+	frames[0].is_inlined = dwarf_tag(last) == DW_TAG_inlined_subroutine;
+	*ret_has_linkage_name = die_linkage_name(last) != NULL;
+	if (!frames[0].is_inlined)
 		return 1;
-	}
-	last = &chain[0];
-	for (int i = 1; i < nchain && i < SYM_SCOPES_MAX && n < SYM_INLINE_MAX; i++) {
-		Dwarf_Die *scope = &chain[i];
+	for (size_t i = k; i-- > 0 && n < SYM_INLINE_MAX;) {
+		Dwarf_Die *scope = &path[i];
 		int tag = dwarf_tag(scope);
 
 		if (!is_function_tag(tag))
@@ -795,7 +853,6 @@ static size_t inline_chain(struct symbolizer *s, Dwarf_Die *die, const struct sy
 			break;
 		last = scope;
 	}
-	free(chain);
 	return n;
 }
 
@@ -821,16 +878,15 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 	}
 	cudie = dwfl_module_addrdie(m->dwmod, addr, &bias);
 	if (cudie) {
-		Dwarf_Die *scopes = NULL;
-		int nscopes = dwarf_getscopes(cudie, addr - bias, &scopes);
+		Dwarf_Die path[SYM_SCOPE_DEPTH_MAX];
+		size_t depth = pc_scopes(cudie, addr - bias, path, SYM_SCOPE_DEPTH_MAX);
 
-		for (int i = 0; i < nscopes && i < SYM_SCOPES_MAX; i++) {
-			if (is_function_tag(dwarf_tag(&scopes[i]))) {
-				n = inline_chain(s, &scopes[i], &tmpl, frames, &has_linkage_name);
+		for (size_t k = depth; k-- > 0;) {
+			if (is_function_tag(dwarf_tag(&path[k]))) {
+				n = inline_chain(s, path, k, &tmpl, frames, &has_linkage_name);
 				break;
 			}
 		}
-		free(scopes);
 	}
 	if (n == 0) {
 		frames[0] = tmpl;
@@ -1000,6 +1056,56 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		ret_frames[i].pc = pc;
 	}
 	return (int) n;
+}
+
+int symbolizer_add_module(struct symbolizer *s, const char *path, int fd, uint64_t start,
+			  uint64_t end, uint64_t exec_start, uint64_t exec_end,
+			  uint64_t exec_offset)
+{
+	_cleanup_close_ int own_fd = -1;
+	struct module m = {.lo = start,
+			   .hi = end,
+			   .exec_start = exec_start,
+			   .exec_end = exec_end,
+			   .exec_offset = exec_offset};
+	struct module *mods;
+	size_t at = 0;
+
+	if (!s || s->pid > 0 || !path || path[0] != '/' || fd < 0 || start >= end ||
+	    exec_start < start || exec_end > end || exec_start >= exec_end)
+		return -EINVAL;
+	for (size_t i = 0; i < s->n_modules; i++) {
+		if (s->modules[i].lo < end && start < s->modules[i].hi)
+			return -EINVAL;
+		if (s->modules[i].lo < start)
+			at = i + 1;
+	}
+	if (s->n_modules >= SYM_MODULES_MAX) {
+		s->stats.modules_dropped++;
+		return -ENOSPC;
+	}
+	m.map_path = m.path = intern(s, path);
+	if (!m.path)
+		return -ENOMEM;
+	own_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (own_fd < 0)
+		return -errno;
+	mods = realloc(s->modules, (s->n_modules + 1) * sizeof(*mods));
+	if (!mods)
+		return -ENOMEM;
+	s->modules = mods;
+	if (s->dwfl)
+		dwfl_report_begin_add(s->dwfl);
+	report_module_fd(s, &m, path, &own_fd);
+	if (s->dwfl && dwfl_report_end(s->dwfl, NULL, NULL) != 0)
+		m.dwmod = NULL;
+	if (!m.dwmod)
+		return -ENOEXEC;
+	memmove(&s->modules[at + 1], &s->modules[at], (s->n_modules - at) * sizeof(*mods));
+	s->modules[at] = m;
+	s->n_modules++;
+	s->gen++; /* cached "in no module" results are stale */
+	return 0;
 }
 
 void symbolizer_get_stats(const struct symbolizer *s, struct sym_stats *ret)

@@ -91,6 +91,17 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
  * Strings handed out earlier stay valid. */
 void symbolizer_reset(struct symbolizer *s);
 
+/* Add a module to a symbolizer of no process (symbolizer_new(0)): the ELF file open on fd,
+ * mapped at [start, end) with its executable mapping at [exec_start, exec_end) from file offset
+ * exec_offset, as a line of /proc/PID/maps would say; path names it in frames and is where
+ * separate debug info is searched from (a .gnu_debuglink beside it). For tests, fuzzing, and a
+ * symbolizer that is handed descriptors instead of a pid. fd is borrowed (duplicated). Returns 0,
+ * -EINVAL (a symbolizer of a process, a relative path, a bad or overlapping range), -ENOEXEC (not
+ * an ELF file libdwfl can use), -ENOSPC (SYM_MODULES_MAX), -ENOMEM, or -errno. */
+int symbolizer_add_module(struct symbolizer *s, const char *path, int fd, uint64_t start,
+			  uint64_t end, uint64_t exec_start, uint64_t exec_end,
+			  uint64_t exec_offset);
+
 /* Copy the counters of s into *ret. */
 void symbolizer_get_stats(const struct symbolizer *s, struct sym_stats *ret);
 

@@ -10,7 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/procfs.h"
+#include "base/util.h"
 #include "stack/unwind.h"
+
+#define MAPS_BYTES_MAX (16U << 20)
 
 struct unwinder {
 	Dwfl *dwfl;
@@ -18,17 +22,121 @@ struct unwinder {
 	pid_t pid;
 	int mem_fd;
 	bool is_attached;
+	struct unwind_range *exec; /* executable mappings, sorted */
+	size_t n_exec;
+	uint64_t reread_ns; /* when a pc outside them last made us read them again; 0: never */
 	/* the current request */
 	pid_t tid;
 	const struct user_regs_struct *regs;
 	const uint8_t *stack;
 	size_t stack_len;
 	uint64_t *pcs;
+	uint64_t sps[UNWIND_DEPTH_MAX];
 	size_t max, n;
 	bool is_first;
 };
 
 static char *debuginfo_path = NULL;
+
+bool unwind_in_ranges(const struct unwind_range *exec, size_t n_exec, uint64_t pc)
+{
+	size_t lo = 0, hi = n_exec;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (pc < exec[mid].start)
+			hi = mid;
+		else if (pc >= exec[mid].end)
+			lo = mid + 1;
+		else
+			return true;
+	}
+	return false;
+}
+
+size_t unwind_plausible_depth(const uint64_t *pcs, const uint64_t *sps, size_t n, uint64_t sp0,
+			      const struct unwind_range *exec, size_t n_exec)
+{
+	uint64_t prev = sp0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool is_plausible = (n_exec == 0 || unwind_in_ranges(exec, n_exec, pcs[i])) &&
+				    sps[i] > prev && sps[i] - prev <= UNWIND_FRAME_BYTES_MAX;
+
+		if (!is_plausible && i > 0)
+			return i;
+		prev = sps[i] > prev ? sps[i] : prev;
+	}
+	return n;
+}
+
+/* Read the executable mappings of the process from /proc/PID/maps into u->exec. On failure the
+ * old ones are kept. Returns 0 or -errno. */
+static int read_exec_ranges(struct unwinder *u)
+{
+	char path[64];
+	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *text = NULL;
+	_cleanup_free_ struct unwind_range *exec = NULL;
+	size_t len = 0, cap = 0, n = 0, n_cap = 0;
+	const char *cursor;
+	struct proc_map m;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)u->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t r;
+
+		if (len + 4096 + 1 > cap) {
+			char *t;
+
+			if (cap >= MAPS_BYTES_MAX)
+				break;
+			cap = cap ? 2 * cap : 65536;
+			t = realloc(text, cap);
+			if (!t)
+				return -ENOMEM;
+			text = t;
+		}
+		r = read(fd, text + len, cap - len - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	if (!text)
+		return -ENODATA;
+	text[len] = '\0';
+	cursor = text;
+	while (procfs_maps_next(&cursor, &m) > 0) {
+		if (m.perms[2] != 'x' || m.end <= m.start)
+			continue;
+		if (n > 0 && m.start < exec[n - 1].end)
+			continue; /* not sorted: never from the kernel */
+		if (n == n_cap) {
+			struct unwind_range *e;
+
+			n_cap = n_cap ? 2 * n_cap : 64;
+			e = realloc(exec, n_cap * sizeof(*e));
+			if (!e)
+				return -ENOMEM;
+			exec = e;
+		}
+		exec[n].start = m.start;
+		exec[n].end = m.end;
+		n++;
+	}
+	free(u->exec);
+	u->exec = steal_ptr(&exec);
+	u->n_exec = n;
+	return 0;
+}
 
 static pid_t cb_next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
 {
@@ -136,6 +244,7 @@ struct unwinder *unwinder_new(pid_t pid, int mem_fd)
 		errno = ESRCH;
 		return NULL;
 	}
+	(void)read_exec_ranges(u);
 	return u;
 }
 
@@ -145,6 +254,7 @@ struct unwinder *unwinder_free(struct unwinder *u)
 		return NULL;
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
+	free(u->exec);
 	free(u);
 	return NULL;
 }
@@ -158,6 +268,7 @@ int unwinder_refresh(struct unwinder *u)
 	u->dwfl = dwfl_begin(&u->callbacks);
 	if (!u->dwfl)
 		return -ENOMEM;
+	(void)read_exec_ranges(u);
 	return report(u);
 }
 
@@ -165,6 +276,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 {
 	struct unwinder *u = arg;
 	Dwarf_Addr pc;
+	Dwarf_Word sp;
 	bool is_activation;
 
 	if (!dwfl_frame_pc(state, &pc, &is_activation))
@@ -175,6 +287,13 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 	}
 	if (pc == 0)
 		return DWARF_CB_ABORT;
+	/* x86-64: the stack pointer of an unwound frame is its CFA; unknown ends the stack */
+	if (dwfl_frame_reg(state, 7, &sp) != 0) {
+		if (u->n > 0)
+			return DWARF_CB_ABORT;
+		sp = u->regs->rsp + 8; /* the caller, just after the allocator returns */
+	}
+	u->sps[u->n] = sp;
 	u->pcs[u->n++] = pc;
 	return u->n < u->max ? DWARF_CB_OK : DWARF_CB_ABORT;
 }
@@ -182,6 +301,8 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 int unwinder_unwind(struct unwinder *u, pid_t tid, const struct user_regs_struct *regs,
 		    const uint8_t *stack, size_t stack_len, uint64_t *pcs, size_t max)
 {
+	size_t keep;
+
 	if (!u->dwfl || max == 0)
 		return -EINVAL;
 	if (!u->is_attached) {
@@ -194,9 +315,20 @@ int unwinder_unwind(struct unwinder *u, pid_t tid, const struct user_regs_struct
 	u->stack = stack;
 	u->stack_len = stack_len;
 	u->pcs = pcs;
-	u->max = max;
+	u->max = max < UNWIND_DEPTH_MAX ? max : UNWIND_DEPTH_MAX;
 	u->n = 0;
 	u->is_first = true;
 	(void)dwfl_getthread_frames(u->dwfl, tid, frame_cb, u);
-	return u->n > 0 ? (int)u->n : -ENOENT;
+	if (u->n == 0)
+		return -ENOENT;
+	keep = unwind_plausible_depth(pcs, u->sps, u->n, regs->rsp, u->exec, u->n_exec);
+	/* a pc outside the known mappings: maybe mapped since (dlopen, JIT); look again, seldom */
+	if (keep < u->n && u->n_exec > 0 && !unwind_in_ranges(u->exec, u->n_exec, pcs[keep]) &&
+	    (u->reread_ns == 0 || now_ns() - u->reread_ns >= UNWIND_MAPS_REREAD_NS)) {
+		u->reread_ns = now_ns();
+		if (read_exec_ranges(u) == 0)
+			keep = unwind_plausible_depth(pcs, u->sps, u->n, regs->rsp, u->exec,
+						      u->n_exec);
+	}
+	return (int)keep;
 }

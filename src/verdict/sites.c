@@ -24,18 +24,21 @@ struct site_tracker {
 	size_t n_slots, n;
 	uint64_t untracked;
 	uint32_t now_ms;
-	/* scratch for one sample */
+	/* scratch for one sample: one slot per distinct stack id (not per block), kept at a load
+	 * of at most 1/2 by doubling while the live table is walked */
 	struct agg {
-		uint32_t stack_id;
 		uint64_t bytes, blocks;
+		uint32_t stack_id;
 		uint32_t oldest_ms;
-		enum alloc_fn kind;
+		uint8_t kind;
 		bool is_used;
 	} *agg;
-	size_t agg_slots;
+	size_t agg_slots, agg_used;
+	bool is_agg_full; /* SITES_AGG_SLOTS_MAX reached during this sample */
 };
 
 #define SLOTS (SITES_MAX * 2)
+#define AGG_SLOTS_MIN 64
 
 struct site_tracker *sites_new(void)
 {
@@ -96,23 +99,59 @@ static struct site *find_site(struct site_tracker *st, uint32_t id, bool is_crea
 	return &st->sites[i];
 }
 
+static struct agg *agg_slot(struct agg *agg, size_t n_slots, uint32_t id)
+{
+	size_t mask = n_slots - 1, i = mix(id) & mask;
+
+	while (agg[i].is_used && agg[i].stack_id != id)
+		i = (i + 1) & mask;
+	return &agg[i];
+}
+
+/* Double the scratch table. Returns 0 or -ENOMEM. */
+static int agg_grow(struct site_tracker *st)
+{
+	size_t n = st->agg_slots * 2;
+	struct agg *agg = calloc(n, sizeof(*agg));
+
+	if (!agg)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->agg_slots; i++)
+		if (st->agg[i].is_used)
+			*agg_slot(agg, n, st->agg[i].stack_id) = st->agg[i];
+	free(st->agg);
+	st->agg = agg;
+	st->agg_slots = n;
+	return 0;
+}
+
 static int agg_block(const struct live_block *b, void *userdata)
 {
 	struct site_tracker *st = userdata;
-	size_t mask = st->agg_slots - 1, i = mix(b->stack_id) & mask;
+	struct agg *a = agg_slot(st->agg, st->agg_slots, b->stack_id);
 
-	while (st->agg[i].is_used && st->agg[i].stack_id != b->stack_id)
-		i = (i + 1) & mask;
-	if (!st->agg[i].is_used) {
-		st->agg[i].is_used = true;
-		st->agg[i].stack_id = b->stack_id;
-		st->agg[i].oldest_ms = b->time_ms;
+	if (!a->is_used) {
+		/* a new stack: keep the load at most 1/2 (and one slot free at the cap) */
+		if ((st->agg_used + 1) * 2 > st->agg_slots) {
+			if (st->agg_slots >= SITES_AGG_SLOTS_MAX || agg_grow(st) < 0) {
+				if (st->agg_used + 1 >= st->agg_slots) {
+					st->is_agg_full = true;
+					return 0; /* this block's stack is not aggregated */
+				}
+			} else {
+				a = agg_slot(st->agg, st->agg_slots, b->stack_id);
+			}
+		}
+		a->is_used = true;
+		a->stack_id = b->stack_id;
+		a->oldest_ms = b->time_ms;
+		st->agg_used++;
 	}
-	st->agg[i].bytes += b->size;
-	st->agg[i].blocks++;
-	st->agg[i].kind = b->kind;
-	if (b->time_ms < st->agg[i].oldest_ms)
-		st->agg[i].oldest_ms = b->time_ms;
+	a->bytes += b->size;
+	a->blocks++;
+	a->kind = (uint8_t)b->kind;
+	if (b->time_ms < a->oldest_ms)
+		a->oldest_ms = b->time_ms;
 	return 0;
 }
 
@@ -126,12 +165,10 @@ static int cmp_agg_bytes(const void *a, const void *b)
 int sites_sample(struct site_tracker *st, const struct live_table *live, double t_s,
 		 uint32_t now_ms)
 {
-	struct live_stats ls;
-	size_t want = 64;
+	/* start at twice the stacks seen last time: usually no doubling while walking */
+	size_t want = AGG_SLOTS_MIN;
 
-	live_get_stats(live, &ls);
-	/* one slot per distinct stack at most; distinct stacks <= blocks */
-	while (want < ls.live_blocks * 2 && want < (1U << 22))
+	while (want < st->agg_used * 4 && want < SITES_AGG_SLOTS_MAX)
 		want *= 2;
 	if (want != st->agg_slots) {
 		free(st->agg);
@@ -146,8 +183,11 @@ int sites_sample(struct site_tracker *st, const struct live_table *live, double 
 	} else {
 		memset(st->agg, 0, st->agg_slots * sizeof(*st->agg));
 	}
-	if (ls.live_blocks <= st->agg_slots / 2)
-		(void)live_foreach(live, agg_block, st);
+	st->agg_used = 0;
+	st->is_agg_full = false;
+	(void)live_foreach(live, agg_block, st);
+	if (st->is_agg_full)
+		st->untracked++;
 	st->now_ms = now_ms;
 
 	/* every tracked site gets a point (0 when it holds nothing now) */
@@ -165,6 +205,7 @@ int sites_sample(struct site_tracker *st, const struct live_table *live, double 
 		if (st->agg[i].is_used)
 			st->agg[used++] = st->agg[i];
 	qsort(st->agg, used, sizeof(*st->agg), cmp_agg_bytes);
+	/* the compacted scratch is no hash table any more: cleared at the next sample */
 	for (size_t i = 0; i < used; i++) {
 		struct site *s = find_site(st, st->agg[i].stack_id, true);
 
@@ -175,7 +216,7 @@ int sites_sample(struct site_tracker *st, const struct live_table *live, double 
 		s->bytes = st->agg[i].bytes;
 		s->blocks = st->agg[i].blocks;
 		s->oldest_ms = st->agg[i].oldest_ms;
-		s->kind = st->agg[i].kind;
+		s->kind = (enum alloc_fn)st->agg[i].kind;
 	}
 	for (size_t i = 0; i < st->n_slots; i++) {
 		struct site *s = &st->sites[i];
@@ -285,4 +326,16 @@ const struct series *sites_history(const struct site_tracker *st, uint32_t stack
 		if (st->sites[i].stack_id == stack_id)
 			return &st->sites[i].bytes_series;
 	return NULL;
+}
+
+size_t sites_memory_bytes(const struct site_tracker *st)
+{
+	size_t bytes = sizeof(*st) + st->n_slots * sizeof(*st->sites) +
+		       st->agg_slots * sizeof(*st->agg);
+
+	for (size_t i = 0; i < st->n_slots; i++)
+		if (st->sites[i].is_used)
+			bytes += 2 * sizeof(double) *
+				 (st->sites[i].bytes_series.cap + st->sites[i].blocks_series.cap);
+	return bytes;
 }

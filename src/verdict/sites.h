@@ -23,6 +23,9 @@
 #define SITES_SERIES_CAP 128  /* points kept per site */
 #define SITES_MIN_POINTS 8    /* fewer samples: at most `suspect` */
 #define SITES_RECENT 24	      /* the recent window: the last third, 8 to 24 points */
+/* Scratch slots for one sample's aggregation by stack id: one per distinct stack (load <= 1/2),
+ * so this holds the stack table's 1 Mi stacks; blocks of further stacks are not aggregated. */
+#define SITES_AGG_SLOTS_MAX (1U << 21)
 
 enum site_verdict { SITE_NONE, SITE_SUSPECT, SITE_LEAK };
 
@@ -42,9 +45,9 @@ struct site_tracker;
 struct site_tracker *sites_new(void);
 struct site_tracker *sites_free(struct site_tracker *st);
 
-/* Take one sample: aggregate the live table by stack id (O(live blocks)) and append (t_s, bytes,
- * blocks) to every tracked site; now_ms is the table's clock (block time_ms) now. Returns 0 or
- * -ENOMEM. */
+/* Take one sample: aggregate the live table by stack id (O(live blocks) time, O(distinct stacks)
+ * memory) and append (t_s, bytes, blocks) to every tracked site; now_ms is the table's clock
+ * (block time_ms) now. Returns 0 or -ENOMEM. */
 int sites_sample(struct site_tracker *st, const struct live_table *live, double t_s,
 		 uint32_t now_ms);
 
@@ -61,7 +64,11 @@ void sites_mark_report(struct site_tracker *st);
  * until sites_free), or NULL when it is not tracked. */
 const struct series *sites_history(const struct site_tracker *st, uint32_t stack_id);
 
-/* Sites not tracked because SITES_MAX was reached. */
+/* Sites not tracked because SITES_MAX was reached, counted once per sample; plus one per sample
+ * whose live blocks had more distinct stacks than SITES_AGG_SLOTS_MAX can aggregate. */
 uint64_t sites_untracked(const struct site_tracker *st);
+
+/* Bytes of memory the tracker holds now: its site table, their series, the sample scratch. */
+size_t sites_memory_bytes(const struct site_tracker *st);
 
 #endif

@@ -181,6 +181,77 @@ START_TEST(test_leak_that_stopped)
 }
 END_TEST
 
+/* The aggregation's scratch is sized by distinct stacks, not blocks. Before, it took 2 slots of
+ * 40 bytes per live block (84 B per block at 2 Mi blocks, the largest part of the 135-140 B per
+ * block measured in issue 12), and above 2 Mi live blocks it gave up: every site held nothing. */
+START_TEST(test_many_blocks_few_stacks)
+{
+	const size_t n_blocks = (2U << 20) + 4096;
+	struct live_table *live = live_new(0);
+	struct site_tracker *st = sites_new();
+	struct site_view *v;
+	ssize_t n;
+
+	ck_assert_ptr_nonnull(live);
+	ck_assert_ptr_nonnull(st);
+	for (size_t i = 0; i < n_blocks; i++) {
+		struct live_block b = { .addr = 0x10000 + i * 32, .size = 16 + i % 3,
+					.time_ms = 0, .stack_id = 1 + (uint32_t)(i % 3) };
+
+		ck_assert_int_eq(live_insert(live, &b), 0);
+	}
+	ck_assert_int_eq(sites_sample(st, live, 1.0, 1000), 0);
+	ck_assert_int_eq(sites_sample(st, live, 2.0, 2000), 0);
+	n = sites_judge(st, 0.0, 0.01, &v);
+	ck_assert_int_eq(n, 3);
+	for (ssize_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(v[i].live_blocks, n_blocks / 3 + (v[i].stack_id - 1 < n_blocks % 3));
+		ck_assert_uint_eq(v[i].live_bytes, v[i].live_blocks * (16 + v[i].stack_id - 1));
+	}
+	free(v);
+	/* the fixed site table plus 3 sites' series: nothing per block */
+	ck_assert_uint_lt(sites_memory_bytes(st), 2U << 20);
+	ck_assert_uint_eq(sites_untracked(st), 0);
+	sites_free(st);
+	live_free(live);
+}
+END_TEST
+
+/* Many distinct stacks: the scratch doubles while the live table is walked, and every block
+ * still lands on its own stack. */
+START_TEST(test_many_stacks)
+{
+	const uint32_t n_stacks = 20000;
+	struct live_table *live = live_new(0);
+	struct site_tracker *st = sites_new();
+	struct site_view *v;
+	uint64_t total = 0;
+	ssize_t n;
+
+	for (uint32_t i = 0; i < 3 * n_stacks; i++) {
+		struct live_block b = { .addr = 0x10000 + (uint64_t)i * 64, .size = 1 + i % n_stacks,
+					.time_ms = 0, .stack_id = 1 + i % n_stacks };
+
+		ck_assert_int_eq(live_insert(live, &b), 0);
+	}
+	ck_assert_int_eq(sites_sample(st, live, 1.0, 1000), 0);
+	n = sites_judge(st, 0.0, 0.01, &v);
+	ck_assert_int_eq(n, SITES_MAX); /* the largest ones tracked */
+	for (ssize_t i = 0; i < n; i++) {
+		ck_assert_uint_eq(v[i].live_blocks, 3);
+		ck_assert_uint_eq(v[i].live_bytes, 3 * (uint64_t)v[i].stack_id);
+		total += v[i].live_bytes;
+	}
+	/* the SITES_MAX largest: stacks n_stacks - SITES_MAX + 1 .. n_stacks */
+	ck_assert_uint_eq(total, 3 * ((uint64_t)n_stacks * (n_stacks + 1) / 2 -
+				      (uint64_t)(n_stacks - SITES_MAX) * (n_stacks - SITES_MAX + 1) / 2));
+	ck_assert_uint_eq(sites_untracked(st), n_stacks - SITES_MAX);
+	free(v);
+	sites_free(st);
+	live_free(live);
+}
+END_TEST
+
 static Suite *sites_suite(void)
 {
 	Suite *s = suite_create("sites");
@@ -189,6 +260,9 @@ static Suite *sites_suite(void)
 	tcase_add_test(tc, test_patterns);
 	tcase_add_test(tc, test_young_and_short);
 	tcase_add_test(tc, test_leak_that_stopped);
+	tcase_add_test(tc, test_many_blocks_few_stacks);
+	tcase_add_test(tc, test_many_stacks);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
 }
