@@ -36,6 +36,8 @@ enum key {
 	K_ALERT_LEAK_SIZE,
 	K_BACKEND,
 	K_SAMPLE_BYTES,
+	K_EXPORT,
+	K_FOLDED_WEIGHT,
 	K_PID, /* the selectors: [watch] sections only */
 	K_COMM,
 	K_EXE,
@@ -57,6 +59,8 @@ static const char *const key_names[K_COUNT] = {
 	[K_ALERT_LEAK_SIZE] = "alert_leak_size",
 	[K_BACKEND] = "backend",
 	[K_SAMPLE_BYTES] = "sample_bytes",
+	[K_EXPORT] = "export",
+	[K_FOLDED_WEIGHT] = "folded_weight",
 	[K_PID] = "pid",
 	[K_COMM] = "comm",
 	[K_EXE] = "exe",
@@ -523,6 +527,20 @@ static bool parse_setting(struct parser *p, enum key k, const char *v, struct wa
 			return false;
 		}
 		return true;
+	case K_EXPORT:
+		if (options_parse_exports(v, &s->exports) < 0) {
+			fail_key(p, key,
+				 "invalid value '%s': expected a list of folded, pprof, html (or none)",
+				 v);
+			return false;
+		}
+		return true;
+	case K_FOLDED_WEIGHT:
+		if (options_parse_folded_weight(v, &s->is_folded_blocks) < 0) {
+			fail_key(p, key, "invalid value '%s': expected 'bytes' or 'blocks'", v);
+			return false;
+		}
+		return true;
 	default:
 		break;
 	}
@@ -773,6 +791,12 @@ static void copy_setting(struct watch_settings *dst, const struct watch_settings
 		break;
 	case K_SAMPLE_BYTES:
 		dst->sample_bytes = src->sample_bytes;
+		break;
+	case K_EXPORT:
+		dst->exports = src->exports;
+		break;
+	case K_FOLDED_WEIGHT:
+		dst->is_folded_blocks = src->is_folded_blocks;
 		break;
 	default:
 		break;

@@ -44,6 +44,8 @@ struct watch_settings {
 	uint64_t sample_bytes;	    /* OPTIONS_SAMPLE_AUTO */
 	char log_dir[4096];
 	char report_dir[4096];
+	unsigned exports;      /* OPTIONS_EXPORT_* written beside each report */
+	bool is_folded_blocks; /* folded stacks weigh blocks, not bytes */
 };
 
 struct watch_config {

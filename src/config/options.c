@@ -24,6 +24,10 @@ enum {
 	OPT_STACK_COPY,
 	OPT_BACKEND,
 	OPT_SAMPLE_BYTES,
+	OPT_FOLDED,
+	OPT_FOLDED_WEIGHT,
+	OPT_PPROF,
+	OPT_HTML,
 };
 
 static const struct option long_options[] = {
@@ -49,6 +53,10 @@ static const struct option long_options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "folded-weight", required_argument, NULL, OPT_FOLDED_WEIGHT },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -73,6 +81,10 @@ static const char usage_text[] =
 	"  -o, --log FILE             time-series log as JSON Lines ('-' is stdout)\n"
 	"  -r, --report FILE          JSON report, written at exit and on SIGUSR1\n"
 	"      --text, --no-text      human-readable report on stdout (default: if a terminal)\n"
+	"      --folded FILE          folded stacks of every live site (flame graphs), with each report\n"
+	"      --folded-weight bytes|blocks  what a folded stack weighs (default bytes)\n"
+	"      --pprof FILE           gzip'd pprof profile of every live site, with each report\n"
+	"      --html FILE            one self-contained HTML page with charts, with each report\n"
 	"      --syslog, --no-syslog  alerts to syslog, facility daemon (default on)\n"
 	"      --alert-rss-growth RATE  alert when RSS grows faster (default 64MiB/h)\n"
 	"      --alert-leak-size SIZE   alert when a leaking site holds more (default 1MiB)\n"
@@ -120,6 +132,49 @@ int options_parse_sample_bytes(const char *s, uint64_t *ret)
 		return 0;
 	}
 	if (units_parse_size(s, ret) < 0 || *ret >= (UINT64_C(1) << 40))
+		return -EINVAL;
+	return 0;
+}
+
+int options_parse_exports(const char *s, unsigned *ret)
+{
+	unsigned mask = 0;
+	size_t words = 0;
+	bool is_none = false;
+
+	while (*s) {
+		size_t n = strcspn(s, ", \t");
+
+		if (n == 0) {
+			s++;
+			continue;
+		}
+		words++;
+		if (n == 6 && strncmp(s, "folded", n) == 0)
+			mask |= OPTIONS_EXPORT_FOLDED;
+		else if (n == 5 && strncmp(s, "pprof", n) == 0)
+			mask |= OPTIONS_EXPORT_PPROF;
+		else if (n == 4 && strncmp(s, "html", n) == 0)
+			mask |= OPTIONS_EXPORT_HTML;
+		else if (n == 4 && strncmp(s, "none", n) == 0)
+			is_none = true;
+		else
+			return -EINVAL;
+		s += n;
+	}
+	if (words == 0 || (is_none && words > 1))
+		return -EINVAL;
+	*ret = mask;
+	return 0;
+}
+
+int options_parse_folded_weight(const char *s, bool *ret_is_blocks)
+{
+	if (strcmp(s, "bytes") == 0)
+		*ret_is_blocks = false;
+	else if (strcmp(s, "blocks") == 0)
+		*ret_is_blocks = true;
+	else
 		return -EINVAL;
 	return 0;
 }
@@ -292,6 +347,20 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 			if (units_parse_size(optarg, &opts->alert_leak_size) < 0)
 				return fail(err, errlen,
 					    "invalid size '%s' for --alert-leak-size: expected e.g. 1MiB",
+					    optarg);
+			break;
+		case OPT_FOLDED:
+		case OPT_PPROF:
+		case OPT_HTML:
+			if (!*optarg)
+				return fail(err, errlen, "invalid export file '': empty path");
+			*(c == OPT_FOLDED ? &opts->folded_path
+			  : c == OPT_PPROF ? &opts->pprof_path : &opts->html_path) = optarg;
+			break;
+		case OPT_FOLDED_WEIGHT:
+			if (options_parse_folded_weight(optarg, &opts->is_folded_blocks) < 0)
+				return fail(err, errlen,
+					    "invalid folded weight '%s': expected 'bytes' or 'blocks'",
 					    optarg);
 			break;
 		case 'v':

@@ -24,6 +24,11 @@ enum trace_backend { TRACE_BREAKPOINT, TRACE_AGENT };
 
 #define OPTIONS_SAMPLE_AUTO UINT64_MAX /* --sample-bytes auto */
 
+/* The exports a daemon writes beside each report (leakmond.conf key "export"). */
+#define OPTIONS_EXPORT_FOLDED (1U << 0)
+#define OPTIONS_EXPORT_PPROF (1U << 1)
+#define OPTIONS_EXPORT_HTML (1U << 2)
+
 enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
 
 struct options {
@@ -46,6 +51,11 @@ struct options {
 	double alert_rss_growth; /* bytes per second */
 	uint64_t alert_leak_size;
 	int verbosity; /* 0 normal, >0 verbose, <0 quiet */
+	/* exports written with each report (NULL: not written) */
+	const char *folded_path;
+	const char *pprof_path;
+	const char *html_path;
+	bool is_folded_blocks; /* --folded-weight blocks */
 };
 
 /* Fill *opts with the defaults of INTERFACE.md. */
@@ -64,5 +74,10 @@ const char *options_backend_name(enum trace_backend b);
 int options_parse_backend(const char *s, enum trace_backend *ret);
 /* A size, or "auto". Returns 0 or -EINVAL. */
 int options_parse_sample_bytes(const char *s, uint64_t *ret);
+/* A list of exports, "folded, pprof, html" (separated by commas and/or blanks; "none" alone for
+ * none), into OPTIONS_EXPORT_* bits. Returns 0 or -EINVAL. */
+int options_parse_exports(const char *s, unsigned *ret);
+/* "bytes" (false) or "blocks" (true): the weight of folded stacks. Returns 0 or -EINVAL. */
+int options_parse_folded_weight(const char *s, bool *ret_is_blocks);
 
 #endif

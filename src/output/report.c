@@ -4,15 +4,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "heap/allocfn.h"
 #include "output/report.h"
 #include "base/units.h"
 #include "base/util.h"
+#include "output/jsonget.h"
+#include "verdict/detect.h"
 
 static const char *status_name(enum report_status s)
 {
@@ -109,7 +113,73 @@ json_object *report_frames(const struct sym_frame *frames, size_t n)
 	return arr;
 }
 
-static json_object *build_site(const struct site_report *r, bool with_verdict)
+struct report_profile *report_profile_free(struct report_profile *p)
+{
+	if (p) {
+		free(p->frames);
+		free(p->refs);
+		free(p->sites);
+		free(p);
+	}
+	return NULL;
+}
+
+static const char *allocator_name(enum alloc_fn kind)
+{
+	return alloc_fn_name(kind) ? alloc_fn_name(kind) : "malloc";
+}
+
+/* "history": {"ts": [...], "live_bytes": [...]}: a site's series in Unix time. */
+static json_object *build_history(const struct series *h, double wall_offset_s)
+{
+	json_object *o = json_object_new_object(), *ts, *bytes;
+
+	if (!o)
+		return NULL;
+	ts = json_object_new_array_ext((int)h->n);
+	bytes = json_object_new_array_ext((int)h->n);
+	json_object_object_add(o, "ts", ts);
+	json_object_object_add(o, "live_bytes", bytes);
+	for (size_t i = 0; ts && bytes && i < h->n; i++) {
+		json_object_array_add(ts, json_object_new_double(h->t[i] + wall_offset_s));
+		json_object_array_add(bytes, json_object_new_uint64((uint64_t)h->y[i]));
+	}
+	return o;
+}
+
+static json_object *build_profile(const struct report_profile *p)
+{
+	json_object *o = json_object_new_object(), *sites;
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "live_bytes", json_object_new_uint64(p->live_bytes));
+	json_object_object_add(o, "live_blocks", json_object_new_uint64(p->live_blocks));
+	json_object_object_add(o, "omitted_sites", json_object_new_uint64(p->omitted_sites));
+	json_object_object_add(o, "frames", report_frames(p->frames, p->n_frames));
+	sites = json_object_new_array_ext((int)p->n_sites);
+	json_object_object_add(o, "sites", sites);
+	for (size_t i = 0; sites && i < p->n_sites; i++) {
+		const struct report_profile_site *ps = &p->sites[i];
+		json_object *so = json_object_new_object(), *refs;
+
+		if (!so)
+			break;
+		json_object_object_add(so, "allocator", json_object_new_string(allocator_name(ps->kind)));
+		json_object_object_add(so, "live_bytes", json_object_new_uint64(ps->live_bytes));
+		json_object_object_add(so, "live_blocks", json_object_new_uint64(ps->live_blocks));
+		if (ps->is_other)
+			json_object_object_add(so, "other", json_object_new_boolean(true));
+		refs = json_object_new_array_ext((int)ps->n);
+		for (size_t k = 0; refs && k < ps->n; k++)
+			json_object_array_add(refs, json_object_new_int((int)p->refs[ps->first + k]));
+		json_object_object_add(so, "frames", refs);
+		json_object_array_add(sites, so);
+	}
+	return o;
+}
+
+static json_object *build_site(const struct site_report *r, bool with_verdict, double wall_offset_s)
 {
 	json_object *o = json_object_new_object();
 
@@ -119,10 +189,7 @@ static json_object *build_site(const struct site_report *r, bool with_verdict)
 		json_object_object_add(o, "verdict", json_object_new_string(
 							     r->view.verdict == SITE_LEAK ? "leak"
 										    : "suspect"));
-	json_object_object_add(o, "allocator",
-			       json_object_new_string(alloc_fn_name(r->view.kind)
-							      ? alloc_fn_name(r->view.kind)
-							      : "malloc"));
+	json_object_object_add(o, "allocator", json_object_new_string(allocator_name(r->view.kind)));
 	json_object_object_add(o, "live_bytes", json_object_new_uint64(r->view.live_bytes));
 	json_object_object_add(o, "live_blocks", json_object_new_uint64(r->view.live_blocks));
 	json_object_object_add(o, "growth_bytes_per_s",
@@ -131,6 +198,8 @@ static json_object *build_site(const struct site_report *r, bool with_verdict)
 	json_object_object_add(o, "delta_bytes", json_object_new_int64(r->view.delta_bytes));
 	json_object_object_add(o, "samples", json_object_new_int((int)r->view.points));
 	json_object_object_add(o, "frames", report_frames(r->frames, r->n_frames));
+	if (r->history && r->history->n)
+		json_object_object_add(o, "history", build_history(r->history, wall_offset_s));
 	return o;
 }
 
@@ -164,6 +233,8 @@ static json_object *build_target(const struct report_target *t)
 					       json_object_new_string(strerror(-t->detach_error)));
 	}
 	if (t->status == REPORT_EXITED) {
+		if (t->stopped_by)
+			json_object_object_add(o, "stopped_by", json_object_new_string(t->stopped_by));
 		if (t->exit_signal >= 0)
 			json_object_object_add(o, "exit_signal", json_object_new_int(t->exit_signal));
 		else if (t->exit_status >= 0)
@@ -177,7 +248,7 @@ static json_object *build_target(const struct report_target *t)
 	top = json_object_new_array();
 	for (size_t i = 0; i < t->n_sites; i++) {
 		if (t->sites[i].is_leak)
-			json_object_array_add(leaks, build_site(&t->sites[i], true));
+			json_object_array_add(leaks, build_site(&t->sites[i], true, t->wall_offset_s));
 	}
 	/* top_sites by live bytes, largest first */
 	{
@@ -189,12 +260,16 @@ static json_object *build_target(const struct report_target *t)
 				tops[n++] = &t->sites[i];
 		qsort(tops, n, sizeof(tops[0]), cmp_site_bytes);
 		for (size_t i = 0; i < n; i++)
-			json_object_array_add(top, build_site(tops[i], false));
+			json_object_array_add(top, build_site(tops[i], false, t->wall_offset_s));
 	}
 	json_object_object_add(o, "leaks", leaks);
 	json_object_object_add(o, "top_sites", top);
 	if (t->note)
 		json_object_object_add(o, "note", json_object_new_string(t->note));
+	if (t->profile)
+		json_object_object_add(o, "profile", build_profile(t->profile));
+	if (t->timeline)
+		json_object_object_add(o, "timeline", timeline_to_json(t->timeline));
 	return o;
 }
 
@@ -219,170 +294,265 @@ json_object *report_build(const struct report_target *targets, size_t n, time_t 
 
 int report_write_atomic(const char *path, json_object *report)
 {
-	_cleanup_free_ char *tmp = NULL;
-	const char *text;
-	size_t len, off = 0;
-	int fd, r = 0;
+	_cleanup_free_ char *text = NULL;
+	int len = asprintf(&text, "%s\n", json_object_to_json_string_ext(report, REPORT_JSON_FLAGS));
 
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		tmp = NULL;
+	if (len < 0) {
+		text = NULL;
 		return -ENOMEM;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	text = json_object_to_json_string_ext(report, JSON_C_TO_STRING_PRETTY |
-							      JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE);
-	len = strlen(text);
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (r == 0 && write(fd, "\n", 1) != 1)
-		r = -EIO;
-	if (r == 0 && fchmod(fd, 0644) < 0)
-		r = -errno;
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
+	return atomic_write_file(path, text, (size_t)len, 0644);
 }
 
 static const char *jstr(json_object *o, const char *key)
 {
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !v)
-		return NULL;
-	return json_object_get_string(v);
+	return jget_str(o, key);
 }
 
 static double jnum(json_object *o, const char *key)
 {
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !v)
-		return 0;
-	return json_object_get_double(v);
+	return jget_num(o, key, 0);
 }
 
-static void print_site(FILE *f, json_object *site, const char *label)
+bool report_frame_is_outer(json_object *frame, bool *ret_is_kept)
 {
-	json_object *frames, *v;
+	static const char *const starts[] = { "start_thread", "clone", "clone3", "__clone",
+					      "__clone3", "__libc_start_main", "__libc_start_call_main",
+					      "_start", "__start_context" };
+	const char *fn = jstr(frame, "function");
+
+	*ret_is_kept = false;
+	if (!fn)
+		return false;
+	if (strcmp(fn, "main") == 0) {
+		*ret_is_kept = true;
+		return true;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(starts); i++)
+		if (strcmp(fn, starts[i]) == 0)
+			return true;
+	return false;
+}
+
+void report_describe_status(json_object *t, char *buf, size_t len)
+{
+	const char *status = jstr(t, "status") ? jstr(t, "status") : "?";
+	const char *by = jstr(t, "stopped_by");
+	json_object *v;
+	char sig[32] = "";
+
+	if (strcmp(status, "exited") != 0) {
+		snprintf(buf, len, "%s", status);
+		return;
+	}
+	if ((v = jget(t, "exit_signal")) && json_object_is_type(v, json_type_int)) {
+		const char *abbrev = sigabbrev_np(json_object_get_int(v));
+
+		snprintf(sig, sizeof(sig), "%d%s%s%s", json_object_get_int(v), abbrev ? " (SIG" : "",
+			 abbrev ? abbrev : "", abbrev ? ")" : "");
+	}
+	if (by) {
+		bool is_killed = sig[0] && jnum(t, "exit_signal") == SIGKILL;
+
+		if (strcmp(by, "duration") == 0)
+			snprintf(buf, len, "exited, stopped by leakmond at --duration%s",
+				 is_killed ? " (killed: it ignored SIGTERM)" : "");
+		else if (strncmp(by, "SIG", 3) == 0)
+			snprintf(buf, len, "exited, stopped by leakmond on %s%s", by,
+				 is_killed ? " (killed: it ignored SIGTERM)" : "");
+		else
+			snprintf(buf, len, "exited, stopped by leakmond (%s)%s", by,
+				 is_killed ? ", killed: it ignored SIGTERM" : "");
+	} else if (sig[0]) {
+		snprintf(buf, len, "exited, killed by signal %s", sig);
+	} else if ((v = jget(t, "exit_status")) && json_object_is_type(v, json_type_int)) {
+		snprintf(buf, len, "exited with status %d", json_object_get_int(v));
+	} else {
+		snprintf(buf, len, "exited");
+	}
+}
+
+/* The most samples any listed site has (the site verdicts need SITES_MIN_POINTS). */
+static size_t site_samples(json_object *t)
+{
+	const char *lists[] = { "leaks", "top_sites" };
+	size_t most = 0;
+
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++) {
+		json_object *arr = jget_arr(t, lists[l]);
+
+		for (size_t i = 0; i < jlen(arr); i++)
+			if (jnum(jidx(arr, i), "samples") > (double)most)
+				most = (size_t)jnum(jidx(arr, i), "samples");
+	}
+	return most;
+}
+
+enum report_verdict report_describe_verdict(json_object *t, char *buf, size_t len)
+{
+	json_object *leaks = jget_arr(t, "leaks");
+	size_t n_leak = 0, n_suspect = 0, samples;
+
+	if (!jget(t, "heap")) {
+		snprintf(buf, len, "heap not traced (rss mode)");
+		return REPORT_NOT_TRACED;
+	}
+	for (size_t i = 0; i < jlen(leaks); i++) {
+		const char *v = jstr(jidx(leaks, i), "verdict");
+
+		if (v && strcmp(v, "leak") == 0)
+			n_leak++;
+		else
+			n_suspect++;
+	}
+	samples = site_samples(t);
+	if (n_leak) {
+		snprintf(buf, len, "%zu leak%s found%s", n_leak, n_leak == 1 ? "" : "s",
+			 n_suspect ? ", and suspects" : "");
+		return REPORT_LEAKS;
+	}
+	if (jlen(jget_arr(t, "top_sites")) && samples < SITES_MIN_POINTS) {
+		snprintf(buf, len, "too few samples yet (%zu of %d)", samples, SITES_MIN_POINTS);
+		return REPORT_TOO_FEW_SAMPLES;
+	}
+	snprintf(buf, len, "no leaking call site found%s", n_suspect ? " (suspects below)" : "");
+	return REPORT_NO_LEAK;
+}
+
+/* Whether site a (of "top_sites") is also one of the leaks: same allocator, frames and bytes. */
+static bool is_listed_leak(json_object *t, json_object *a)
+{
+	json_object *leaks = jget_arr(t, "leaks"), *fa = jget_arr(a, "frames");
+
+	for (size_t i = 0; i < jlen(leaks); i++) {
+		json_object *b = jidx(leaks, i), *fb = jget_arr(b, "frames");
+		bool is_same = jlen(fa) == jlen(fb) && jnum(a, "live_bytes") == jnum(b, "live_bytes");
+
+		for (size_t k = 0; is_same && k < jlen(fa); k++) {
+			const char *pa = jstr(jidx(fa, k), "pc"), *pb = jstr(jidx(fb, k), "pc");
+
+			is_same = pa && pb && strcmp(pa, pb) == 0;
+		}
+		if (is_same)
+			return true;
+	}
+	return false;
+}
+
+#define TEXT_FRAMES_MAX 16 /* frames of a trimmed stack at most */
+
+static void print_site(FILE *f, json_object *site, const char *label, bool is_full_stacks)
+{
+	json_object *frames = jget_arr(site, "frames");
 	char size[32], rate[48], delta[48], where[256];
-	size_t n;
+	size_t n = jlen(frames), shown = 0;
 
 	units_format_size(jnum(site, "live_bytes"), size, sizeof(size));
 	units_format_rate(jnum(site, "growth_bytes_per_s"), "min", 1, rate, sizeof(rate));
 	units_format_size(jnum(site, "delta_bytes"), delta, sizeof(delta));
 	where[0] = '\0';
-	if (json_object_object_get_ex(site, "frames", &frames) &&
-	    json_object_array_length(frames) > 0) {
-		json_object *fr = json_object_array_get_idx(frames, 0);
-		const char *fn = jstr(fr, "function"), *file = jstr(fr, "file");
+	if (n > 0) {
+		json_object *fr = jidx(frames, 0);
+		const char *fn = jstr(fr, "function"), *file = jbasename(jstr(fr, "file"));
 
-		if (file && strrchr(file, '/'))
-			file = strrchr(file, '/') + 1;
 		if (fn && file)
 			snprintf(where, sizeof(where), "%s (%s:%d)", fn, file,
 				 (int)jnum(fr, "line"));
 		else
-			snprintf(where, sizeof(where), "%s", fn ? fn : jstr(fr, "pc"));
+			snprintf(where, sizeof(where), "%s", fn ? fn : jstr(fr, "pc") ? jstr(fr, "pc") : "?");
 	}
 	fprintf(f, "  %-7s %s: %s in %.0f block%s, %s, oldest %.1fs, %s%s since last report\n",
 		label, where[0] ? where : "(no stack)", size, jnum(site, "live_blocks"),
 		jnum(site, "live_blocks") == 1 ? "" : "s", rate,
 		jnum(site, "oldest_age_s"), jnum(site, "delta_bytes") >= 0 ? "+" : "", delta);
-	if (!json_object_object_get_ex(site, "frames", &frames))
-		return;
-	n = json_object_array_length(frames);
-	for (size_t i = 0; i < n && i < 8; i++) {
-		json_object *fr = json_object_array_get_idx(frames, i);
+	for (size_t i = 0; i < n; i++) {
+		json_object *fr = jidx(frames, i);
 		const char *fn = jstr(fr, "function"), *file = jstr(fr, "file");
-		const char *mod = jstr(fr, "module");
+		const char *mod = jbasename(jstr(fr, "module"));
+		bool is_kept = true, is_outer = !is_full_stacks && report_frame_is_outer(fr, &is_kept);
 
-		if (mod && strrchr(mod, '/'))
-			mod = strrchr(mod, '/') + 1;
-		fprintf(f, "          %s%s", json_object_object_get_ex(fr, "inlined", &v) &&
-						 json_object_get_boolean(v)
-					     ? "(inlined) "
-					     : "",
+		if (is_outer && !is_kept)
+			break;
+		if (!is_full_stacks && shown == TEXT_FRAMES_MAX) {
+			fprintf(f, "          ... %zu more frames (-v shows them)\n", n - i);
+			break;
+		}
+		fprintf(f, "          %s%s", jget_bool(fr, "inlined") ? "(inlined) " : "",
 			fn ? fn : "??");
 		if (file)
 			fprintf(f, " (%s:%d)", file, (int)jnum(fr, "line"));
 		else
-			fprintf(f, " [%s, no debug info]", jstr(fr, "pc"));
+			fprintf(f, " [%s, no debug info]", jstr(fr, "pc") ? jstr(fr, "pc") : "?");
 		fprintf(f, " in %s\n", mod ? mod : "?");
+		shown++;
+		if (is_outer)
+			break;
 	}
-	if (n > 8)
-		fprintf(f, "          ... %zu more frames\n", n - 8);
 }
 
-void report_print_text(FILE *f, json_object *report)
+void report_print_text_full(FILE *f, json_object *report, bool is_full_stacks)
 {
-	json_object *targets;
+	json_object *targets = jget_arr(report, "targets");
 
-	fprintf(f, "leakmond report %s\n", jstr(report, "generated_at"));
-	if (!json_object_object_get_ex(report, "targets", &targets))
-		return;
-	for (size_t i = 0; i < json_object_array_length(targets); i++) {
-		json_object *t = json_object_array_get_idx(targets, i), *rss, *heap, *v;
-		char now[32], first[32], peak[32], rate[48];
+	fprintf(f, "leakmond report %s\n", jstr(report, "generated_at") ? jstr(report, "generated_at") : "?");
+	for (size_t i = 0; i < jlen(targets); i++) {
+		json_object *t = jidx(targets, i), *rss, *heap, *v;
+		char now[32], first[32], peak[32], rate[48], status[160], verdict[96];
+		enum report_verdict kind;
+		size_t others = 0;
 
-		fprintf(f, "pid %d (%s): %s, mode %s, observed %.1fs", (int)jnum(t, "pid"),
-			jstr(t, "comm"), jstr(t, "status"), jstr(t, "mode"), jnum(t, "observed_s"));
-		if (json_object_object_get_ex(t, "exit_status", &v))
-			fprintf(f, ", exit status %d", json_object_get_int(v));
-		if (json_object_object_get_ex(t, "exit_signal", &v))
-			fprintf(f, ", killed by signal %d", json_object_get_int(v));
-		fputc('\n', f);
-		if (json_object_object_get_ex(t, "rss", &rss) && rss) {
+		report_describe_status(t, status, sizeof(status));
+		fprintf(f, "pid %d (%s): %s, mode %s, observed %.1fs\n", (int)jnum(t, "pid"),
+			jstr(t, "comm") ? jstr(t, "comm") : "?", status,
+			jstr(t, "mode") ? jstr(t, "mode") : "?", jnum(t, "observed_s"));
+		if ((rss = jget(t, "rss"))) {
 			units_format_size(jnum(rss, "last_bytes"), now, sizeof(now));
 			units_format_size(jnum(rss, "first_bytes"), first, sizeof(first));
 			units_format_size(jnum(rss, "peak_bytes"), peak, sizeof(peak));
 			units_format_rate(jnum(rss, "growth_bytes_per_s"), "h", 1, rate, sizeof(rate));
-			fprintf(f, "  RSS %s now (first %s, peak %s), trend %s, %s\n", now, first, peak,
-				jstr(rss, "trend"), rate);
+			if (jget(rss, "samples") && jnum(rss, "samples") < DETECT_RSS_MIN_POINTS)
+				fprintf(f, "  RSS %s now (first %s, peak %s), trend: too few samples yet (%.0f of %d)\n",
+					now, first, peak, jnum(rss, "samples"), DETECT_RSS_MIN_POINTS);
+			else
+				fprintf(f, "  RSS %s now (first %s, peak %s), trend %s, %s\n", now, first,
+					peak, jstr(rss, "trend") ? jstr(rss, "trend") : "?", rate);
 		}
-		if (json_object_object_get_ex(t, "note", &v))
+		if ((v = jget(t, "note")) && json_object_is_type(v, json_type_string))
 			fprintf(f, "  note: %s\n", json_object_get_string(v));
-		if (!json_object_object_get_ex(t, "heap", &heap) || !heap) {
+		kind = report_describe_verdict(t, verdict, sizeof(verdict));
+		if (!(heap = jget(t, "heap"))) {
 			fprintf(f, "  heap: not traced (rss mode)\n");
-		} else {
-			units_format_size(jnum(heap, "live_bytes"), now, sizeof(now));
-			units_format_size(jnum(heap, "peak_live_bytes"), peak, sizeof(peak));
-			fprintf(f, "  heap: %s live in %.0f blocks (peak %s); %.0f allocations, %.0f frees\n",
-				now, jnum(heap, "live_blocks"), peak, jnum(heap, "allocs"),
-				jnum(heap, "frees"));
+			continue;
 		}
-		if (json_object_object_get_ex(t, "leaks", &v)) {
-			for (size_t k = 0; k < json_object_array_length(v); k++) {
-				json_object *site = json_object_array_get_idx(v, k);
+		units_format_size(jnum(heap, "live_bytes"), now, sizeof(now));
+		units_format_size(jnum(heap, "peak_live_bytes"), peak, sizeof(peak));
+		fprintf(f, "  heap: %s live in %.0f blocks (peak %s); %.0f allocations, %.0f frees\n",
+			now, jnum(heap, "live_blocks"), peak, jnum(heap, "allocs"), jnum(heap, "frees"));
+		v = jget_arr(t, "leaks");
+		for (size_t k = 0; k < jlen(v); k++) {
+			json_object *site = jidx(v, k);
+			const char *verd = jstr(site, "verdict");
 
-				print_site(f, site, strcmp(jstr(site, "verdict"), "leak") == 0
-							    ? "LEAK"
-							    : "suspect");
-			}
-			if (heap && json_object_array_length(v) == 0)
-				fprintf(f, "  no leaking call site found\n");
+			print_site(f, site, verd && strcmp(verd, "leak") == 0 ? "LEAK" : "suspect",
+				   is_full_stacks);
 		}
-		if (json_object_object_get_ex(t, "top_sites", &v) && json_object_array_length(v)) {
-			fprintf(f, "  largest live call sites:\n");
-			for (size_t k = 0; k < json_object_array_length(v) && k < 5; k++)
-				print_site(f, json_object_array_get_idx(v, k), "site");
+		if (kind != REPORT_LEAKS)
+			fprintf(f, "  %s\n", verdict);
+		/* the largest sites that are not leaks already shown */
+		v = jget_arr(t, "top_sites");
+		for (size_t k = 0; k < jlen(v) && others < 5; k++) {
+			json_object *site = jidx(v, k);
+
+			if (is_listed_leak(t, site))
+				continue;
+			if (others++ == 0)
+				fprintf(f, "  other large live call sites:\n");
+			print_site(f, site, "site", is_full_stacks);
 		}
 	}
+}
+
+void report_print_text(FILE *f, json_object *report)
+{
+	report_print_text_full(f, report, false);
 }

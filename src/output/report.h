@@ -14,12 +14,17 @@
 #include "backend/backend.h"
 #include "config/options.h"
 #include "heap/heap.h"
+#include "output/timeline.h"
 #include "stack/symbols.h"
+#include "verdict/series.h"
 #include "verdict/sites.h"
 #include "verdict/trend.h"
 
 #define REPORT_VERSION 1
 #define SITE_FRAMES_MAX 128
+/* How a report is serialized (the file, and what the exports parse back). */
+#define REPORT_JSON_FLAGS \
+	(JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* One call site as reported: its figures and its symbolized frames, innermost first (strings
  * borrowed from the target's symbolizer). */
@@ -29,6 +34,36 @@ struct site_report {
 	bool is_top;	/* in "top_sites" (largest live bytes) */
 	struct sym_frame frames[SITE_FRAMES_MAX];
 	size_t n_frames;
+	const struct series *history; /* its live bytes over time (monotonic seconds), or NULL;
+				       * borrowed from the site tracker */
+};
+
+#define REPORT_PROFILE_SITES_MAX 16384 /* sites a profile lists; the rest are summed in one */
+
+/* One call site of a profile: its figures and its frames, refs[first .. first + n) of the profile,
+ * innermost first (frames[0] the allocator's caller); n == 0: no stack was recorded, or
+ * is_other: the sum of the sites beyond REPORT_PROFILE_SITES_MAX. */
+struct report_profile_site {
+	uint64_t live_bytes, live_blocks;
+	enum alloc_fn kind;
+	size_t first, n;
+	bool is_other;
+};
+
+/* Every live call site of a traced target when a report is written (not only the ones the report
+ * lists): what the exports (folded stacks, pprof) are made of. The sites' bytes and blocks add up
+ * to live_bytes and live_blocks. frames holds each distinct pc once, with its inline chain on
+ * consecutive entries; strings are borrowed from the target's symbolizer. Built by the session
+ * (session/profile.c), freed with report_profile_free(). */
+struct report_profile {
+	struct sym_frame *frames;
+	size_t n_frames;
+	uint32_t *refs;
+	size_t n_refs;
+	struct report_profile_site *sites;
+	size_t n_sites;
+	uint64_t live_bytes, live_blocks;
+	uint64_t omitted_sites; /* sites summed in the is_other one */
 };
 
 enum report_status { REPORT_RUNNING, REPORT_EXITED, REPORT_DETACHED };
@@ -56,7 +91,17 @@ struct report_target {
 	const struct site_report *sites;
 	size_t n_sites;
 	const char *note; /* why RSS rises while the traced heap does not, or NULL */
+	/* for the exports (doc/formats.md): */
+	const char *stopped_by; /* leakmond ended the program it started: "duration", "SIGTERM", ...
+				 * (NULL otherwise) */
+	const struct report_profile *profile; /* every live site (trace mode), or NULL */
+	const struct timeline *timeline;      /* samples and alerts over time, or NULL */
+	double wall_offset_s; /* Unix time minus monotonic seconds: site histories are written in
+			       * Unix time */
 };
+
+/* Free a profile; NULL is fine. Returns NULL. */
+struct report_profile *report_profile_free(struct report_profile *p);
 
 /* Build the report over n targets at wall-clock time now. Returns a new object owned by the
  * caller, or NULL on out-of-memory. */
@@ -70,7 +115,27 @@ json_object *report_frames(const struct sym_frame *frames, size_t n);
  * on failure: the temporary file is removed). */
 int report_write_atomic(const char *path, json_object *report);
 
-/* Print the human-readable report of a built JSON report to f. */
+/* Print the human-readable report of a built JSON report to f: each leak, then the other largest
+ * sites, their stacks trimmed after main() or a thread's start. */
 void report_print_text(FILE *f, json_object *report);
+
+/* The same, with every frame of each stack when is_full_stacks (-v). */
+void report_print_text_full(FILE *f, json_object *report, bool is_full_stacks);
+
+/* How the watch of target t (an element of a JSON report's "targets") ended, for people:
+ * "running", "detached", "exited, stopped by leakmond at --duration", "exited, killed by signal 9
+ * (SIGKILL)", "exited with status 0", ... Writes at most len bytes. */
+void report_describe_status(json_object *t, char *buf, size_t len);
+
+enum report_verdict { REPORT_NOT_TRACED, REPORT_LEAKS, REPORT_NO_LEAK, REPORT_TOO_FEW_SAMPLES };
+
+/* What the sites of target t come to, in one phrase ("2 leaks found", "no leaking call site
+ * found", "too few samples yet (3 of 8)"). Returns which. */
+enum report_verdict report_describe_verdict(json_object *t, char *buf, size_t len);
+
+/* Whether a frame (of a JSON report) is where a stack stops being useful to people: main(), or
+ * what starts a thread or the program (start_thread, clone, __libc_start_main, _start, ...). A
+ * stack shown trimmed ends with main (kept) or before the thread start (dropped). */
+bool report_frame_is_outer(json_object *frame, bool *ret_is_kept);
 
 #endif

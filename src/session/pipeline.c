@@ -10,17 +10,22 @@
 #include "base/util.h"
 #include "heap/allocfn.h"
 #include "output/alert.h"
+#include "output/statusline.h"
 #include "session/pipeline.h"
+#include "session/profile.h"
 #include "verdict/detect.h"
 #include "verdict/trend.h"
 
-static void write_alert(const struct target *t, const struct pipeline_out *out, const char *msg,
+static void write_alert(struct target *t, const struct pipeline_out *out, const char *msg,
 			json_object *rec)
 {
 	if (t->set.syslog)
 		alert_send(msg);
-	if (out->is_alert_stderr)
+	if (out->is_alert_stderr) {
+		statusline_clear(stdout); /* the same terminal, most likely */
 		fprintf(stderr, "leakmond: alert: %s\n", msg);
+	}
+	(void)timeline_add_record(&t->timeline, rec);
 	(void)tslog_write(out->log, rec);
 }
 
@@ -94,6 +99,7 @@ void pipeline_prepare_reports(struct target *t)
 		reports[k].is_leak = is_leak;
 		reports[k].is_top = bigger < PIPELINE_TOP_SITES;
 		n_leaks += is_leak;
+		reports[k].history = sites_history(t->sites, views[i].stack_id);
 		if (t->sym)
 			symbolize_site(t, &reports[k]);
 		k++;
@@ -155,6 +161,7 @@ static void sample_sites(struct target *t, const struct pipeline_out *out, doubl
 		return;
 	pipeline_prepare_reports(t);
 	raise_leak_alerts(t, out);
+	profile_warm(t);
 }
 
 /* RSS rising while the traced live bytes are not: nothing malloc hands out explains it. */
@@ -207,7 +214,12 @@ void pipeline_tick(struct target *t, const struct pipeline_out *out, const struc
 		/* blocks released; frees of blocks never seen allocated are counted apart */
 		t->last.frees_total = hs.live.frees + hs.live.replaced;
 	}
-	(void)tslog_write(out->log, tslog_record_sample(t->pid, &t->last));
+	{
+		json_object *rec = tslog_record_sample(t->pid, &t->last);
+
+		(void)timeline_add_record(&t->timeline, rec);
+		(void)tslog_write(out->log, rec);
+	}
 	if (t->verdict.should_alert)
 		raise_rss_alert(t, out);
 	sample_sites(t, out, t->last.t_s, heap_now_ms);
@@ -227,6 +239,7 @@ void pipeline_note(struct target *t, const struct pipeline_out *out, enum backen
 	case BACKEND_EXECED:
 		/* stack ids and modules of the old program mean nothing now */
 		t->sites = sites_free(t->sites);
+		profile_reset(t); /* its frames are the symbolizer's */
 		t->sym = symbolizer_free(t->sym);
 		free(t->reports);
 		t->reports = NULL;
@@ -282,6 +295,10 @@ void pipeline_model(const struct target *t, uint64_t now_ns, struct report_targe
 	ret->sites = t->reports;
 	ret->n_sites = t->n_reports;
 	ret->note = t->rss_unexplained;
+	ret->stopped_by = t->stopped_by;
+	ret->profile = t->profile;
+	ret->timeline = &t->timeline;
+	ret->wall_offset_s = t->has_sample ? t->last.ts - t->last.t_s : 0;
 }
 
 size_t pipeline_leak_count(const struct target *t)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/wait.h>
@@ -19,7 +20,10 @@
 #include "base/signals.h"
 #include "base/util.h"
 #include "output/alert.h"
+#include "output/exports.h"
 #include "output/report.h"
+#include "output/statusline.h"
+#include "session/profile.h"
 #include "session/session.h"
 #include "session/session_priv.h"
 
@@ -267,6 +271,28 @@ static void sample_all(struct session *s)
 	}
 }
 
+/* Write the exports p names from report, as its file holds it (output/exports.h). */
+static void write_exports(json_object *report, const struct export_paths *p, pid_t pid)
+{
+	json_object *parsed;
+	char err[4200];
+
+	if (!exports_any(p))
+		return;
+	parsed = exports_reparse(report);
+	if (!parsed) {
+		log_error("out of memory rendering the exports");
+		return;
+	}
+	if (exports_write(parsed, p, err, sizeof(err)) < 0) {
+		if (pid > 0)
+			log_warning("pid %d: cannot write export '%s'", (int)pid, err);
+		else
+			log_error("cannot write export '%s'", err);
+	}
+	json_object_put(parsed);
+}
+
 void session_write_target_report(struct session *s, struct target *t)
 {
 	struct report_target model;
@@ -278,6 +304,7 @@ void session_write_target_report(struct session *s, struct target *t)
 		return;
 	if (t->sites && t->bproc && t->status == TARGET_RUNNING)
 		pipeline_prepare_reports(t);
+	(void)profile_build(t);
 	pipeline_model(t, now_ns(), &model);
 	report = report_build(&model, 1, time(NULL));
 	if (t->sites)
@@ -288,6 +315,15 @@ void session_write_target_report(struct session *s, struct target *t)
 	if (r < 0)
 		log_warning("pid %d (%s): cannot write report '%s' (%s)", (int)t->pid, t->comm,
 			    t->report_path, strerror(-r));
+	if (t->set.exports) {
+		char folded[4200], pprof[4200], html[4200];
+		struct export_paths p;
+
+		exports_paths_beside(t->report_path, t->set.exports,
+				     t->set.is_folded_blocks ? FOLDED_BLOCKS : FOLDED_BYTES, &p,
+				     folded, pprof, html, sizeof(folded));
+		write_exports(report, &p, t->pid);
+	}
 	json_object_put(report);
 }
 
@@ -313,6 +349,7 @@ static void write_reports(struct session *s)
 
 		if (t->sites && t->bproc && t->status == TARGET_RUNNING)
 			pipeline_prepare_reports(t);
+		(void)profile_build(t);
 		pipeline_model(t, now, &models[i]);
 	}
 	report = report_build(models, s->n_targets, time(NULL));
@@ -330,11 +367,47 @@ static void write_reports(struct session *s)
 			log_error("cannot write report '%s' (%s)", s->opts->report_path,
 				  strerror(-r));
 	}
+	{
+		struct export_paths p = {
+			.folded = s->opts->folded_path,
+			.pprof = s->opts->pprof_path,
+			.html = s->opts->html_path,
+			.folded_weight = s->opts->is_folded_blocks ? FOLDED_BLOCKS : FOLDED_BYTES,
+		};
+
+		write_exports(report, &p, 0);
+	}
 	if (s->is_text) {
-		report_print_text(stdout, report);
+		statusline_clear(stdout);
+		report_print_text_full(stdout, report, s->opts->verbosity > 0);
 		fflush(stdout);
 	}
 	json_object_put(report);
+}
+
+/* The live status line: elapsed time, and per target RSS, live heap and sites suspected. */
+static void show_status(struct session *s)
+{
+	struct statusline_target st[4];
+	struct winsize ws;
+	char line[1024];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_targets && n < ARRAY_SIZE(st); i++) {
+		const struct target *t = s->targets[i];
+		size_t leaks = pipeline_leak_count(t), listed = 0;
+
+		for (size_t k = 0; k < t->n_reports; k++)
+			listed += t->reports[k].view.verdict != SITE_NONE;
+		st[n++] = (struct statusline_target){
+			.pid = t->pid, .comm = t->comm, .is_running = t->status == TARGET_RUNNING,
+			.rss_bytes = t->last.rss_bytes, .has_heap = t->last.has_trace,
+			.live_bytes = t->last.live_bytes, .leaks = leaks, .suspects = listed - leaks,
+		};
+	}
+	statusline_format(line, sizeof(line), (double)(now_ns() - s->start_ns) / 1e9, st, n,
+			  ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col ? ws.ws_col : 80);
+	statusline_show(stdout, line);
 }
 
 static int on_tick(int fd, uint32_t events, void *userdata)
@@ -348,6 +421,8 @@ static int on_tick(int fd, uint32_t events, void *userdata)
 	if (s->conf)
 		daemon_scan(s);
 	sample_all(s);
+	if (s->is_status)
+		show_status(s);
 	if (s->conf) {
 		daemon_gc(s);
 		daemon_notify(s, s->is_ready ? "" : "READY=1\n");
@@ -619,6 +694,8 @@ static int setup(struct session *s)
 
 static void finish(struct session *s)
 {
+	if (s->is_status)
+		statusline_clear(stdout);
 	if (s->conf)
 		daemon_notify(s, "STOPPING=1\n");
 	for (size_t i = 0; i < s->n_targets; i++) {
@@ -634,6 +711,7 @@ static void finish(struct session *s)
 		}
 		if (t->is_child) {
 			/* a program leakmond started was started for this watch: end it with it */
+			t->stopped_by = s->stop_reason ? s->stop_reason : "leakmond";
 			if (child_stop(t, &st) == 0)
 				session_target_gone(s, t, st, true);
 			else
@@ -653,6 +731,9 @@ int session_run(const struct options *opts)
 
 	s.start_ns = now_ns();
 	s.is_text = opts->text < 0 ? isatty(STDOUT_FILENO) : opts->text;
+	/* the status line: on a terminal only, and never where stdout carries the log */
+	s.is_status = s.is_text && isatty(STDOUT_FILENO) && !opts->config_path &&
+		      !(opts->log_path && strcmp(opts->log_path, "-") == 0) && opts->verbosity >= 0;
 	r = setup(&s);
 	if (r == 0) {
 		r = loop_run(s.loop);

@@ -40,6 +40,7 @@ struct session {
 	bool is_gc_pending; /* daemon mode: exited targets to drop */
 	bool is_ready;	    /* daemon mode: READY=1 sent */
 	bool is_unclean;    /* a detach was not clean: exit EXIT_UNCLEAN */
+	bool is_status;	    /* a live status line on stdout, a terminal (output/statusline.h) */
 };
 
 /* session.c */

@@ -126,6 +126,8 @@ struct target *target_free(struct target *t)
 	heap_free(t->heap);
 	free(t->reports);
 	free(t->site_alerts);
+	report_profile_free(t->profile);
+	timeline_done(&t->timeline);
 	symbolizer_free(t->sym);
 	free(t);
 	return NULL;
@@ -190,5 +192,6 @@ struct target *target_new_detached(pid_t pid, const char *comm)
 	t->attach_ns = now_ns();
 	t->exit_status = -1;
 	t->exit_signal = -1;
+	timeline_init(&t->timeline);
 	return t;
 }

@@ -19,6 +19,7 @@
 #include "heap/heap.h"
 #include "output/alert.h"
 #include "output/report.h"
+#include "output/timeline.h"
 #include "output/tslog.h"
 #include "stack/symbols.h"
 #include "verdict/detect.h"
@@ -77,6 +78,12 @@ struct target {
 	int exit_status; /* -1 unknown */
 	int exit_signal; /* -1 none/unknown */
 	int detach_error; /* 0, or -errno of an unclean detach */
+
+	/* exports (session/profile.c, output/exports.h) */
+	const char *stopped_by;		 /* leakmond ended the program it started: why, or NULL */
+	struct timeline timeline;	 /* its log records over time, for the HTML page */
+	struct report_profile *profile;	 /* every live site at the last report, or NULL */
+	size_t warm_next;		 /* the next stack id profile_warm() symbolizes */
 };
 
 /* Validate that pid can be watched and open it. On failure returns -errno and a one-line reason

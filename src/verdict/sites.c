@@ -318,6 +318,16 @@ uint64_t sites_untracked(const struct site_tracker *st)
 	return st->untracked;
 }
 
+const struct series *sites_history(const struct site_tracker *st, uint32_t stack_id)
+{
+	size_t mask = st->n_slots - 1;
+
+	for (size_t i = mix(stack_id) & mask; st->sites[i].is_used; i = (i + 1) & mask)
+		if (st->sites[i].stack_id == stack_id)
+			return &st->sites[i].bytes_series;
+	return NULL;
+}
+
 size_t sites_memory_bytes(const struct site_tracker *st)
 {
 	size_t bytes = sizeof(*st) + st->n_slots * sizeof(*st->sites) +

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "heap/live.h"
+#include "verdict/series.h"
 #include "verdict/trend.h"
 
 #define SITES_MAX 4096	      /* sites tracked (the largest ones); more are counted */
@@ -58,6 +59,10 @@ ssize_t sites_judge(const struct site_tracker *st, double min_age_s, double alph
 
 /* Remember every site's live bytes now as "the previous report" for delta_bytes. */
 void sites_mark_report(struct site_tracker *st);
+
+/* The live bytes over time of the site of stack_id (borrowed: valid, and updated by each sample,
+ * until sites_free), or NULL when it is not tracked. */
+const struct series *sites_history(const struct site_tracker *st, uint32_t stack_id);
 
 /* Sites not tracked because SITES_MAX was reached, counted once per sample; plus one per sample
  * whose live blocks had more distinct stacks than SITES_AGG_SLOTS_MAX can aggregate. */
