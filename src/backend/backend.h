@@ -13,6 +13,7 @@
 #ifndef LEAKMOND_BACKEND_H
 #define LEAKMOND_BACKEND_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -91,6 +92,11 @@ struct backend_ops {
 	void (*get_stats)(const struct backend_proc *p, struct backend_stats *ret);
 	/* Whether a waitpid result for pid belongs to the backend. */
 	bool (*owns)(const struct backend *b, pid_t pid);
+
+	/* Optional (NULL: not supported). Record stacks more coarsely from now on: at least
+	 * sample_bytes bytes allocated, on average, between two allocations whose stack is kept
+	 * (the session's overhead and memory governors). Returns 0 or -errno. */
+	int (*set_sampling)(struct backend *b, struct backend_proc *p, uint64_t sample_bytes);
 };
 
 /* Every instance starts with this. */
@@ -131,6 +137,13 @@ static inline void backend_get_stats(const struct backend *b, const struct backe
 				     struct backend_stats *ret)
 {
 	b->ops->get_stats(p, ret);
+}
+
+/* -EOPNOTSUPP when the backend cannot change its sampling. */
+static inline int backend_set_sampling(struct backend *b, struct backend_proc *p,
+				       uint64_t sample_bytes)
+{
+	return b->ops->set_sampling ? b->ops->set_sampling(b, p, sample_bytes) : -EOPNOTSUPP;
 }
 
 static inline struct backend *backend_destroy(struct backend *b)

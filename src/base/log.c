@@ -3,6 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/log.h"
 
@@ -18,8 +21,26 @@ enum log_level log_get_level(void)
 	return max_level;
 }
 
+bool log_is_journal(void)
+{
+	static int is_journal = -1;
+	unsigned long long dev, ino;
+	const char *e;
+	struct stat st;
+
+	if (is_journal >= 0)
+		return is_journal;
+	e = getenv("JOURNAL_STREAM");
+	is_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+		     fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+		     (unsigned long long)st.st_ino == ino;
+	return is_journal;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
+	/* syslog priorities: err, warning, info, debug */
+	static const char *const prefix[] = { "<3>", "<4>", "<6>", "<7>" };
 	char buf[1024];
 	va_list ap;
 
@@ -28,5 +49,5 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "leakmond: %s\n", buf);
+	fprintf(stderr, "%sleakmond: %s\n", log_is_journal() ? prefix[level] : "", buf);
 }

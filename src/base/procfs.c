@@ -168,6 +168,24 @@ int procfs_parse_stat(const char *text, char *ret_state, unsigned *ret_flags)
 	return 0;
 }
 
+int procfs_parse_stat_cpu(const char *text, uint64_t *ret_ticks)
+{
+	unsigned long long utime, stime;
+	const char *p;
+
+	if (!text)
+		return -EBADMSG;
+	p = strrchr(text, ')');
+	if (!p || !strchr(text, '('))
+		return -EBADMSG;
+	/* ") S ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime" */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+		   &stime) != 2)
+		return -EBADMSG;
+	*ret_ticks = utime + stime;
+	return 0;
+}
+
 static int hex_u64(const char **pp, char stop, uint64_t *ret)
 {
 	const char *p = *pp;

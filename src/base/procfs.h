@@ -35,6 +35,10 @@ int procfs_parse_status(const char *text, struct proc_status *ret);
  * contain spaces and parentheses. Returns 0 or -EBADMSG. */
 int procfs_parse_stat(const char *text, char *ret_state, unsigned *ret_flags);
 
+/* Parse /proc/PID/stat: the CPU time the process has used, utime + stime, in clock ticks
+ * (sysconf(_SC_CLK_TCK) per second). Returns 0 or -EBADMSG. */
+int procfs_parse_stat_cpu(const char *text, uint64_t *ret_ticks);
+
 struct proc_map {
 	uint64_t start, end, offset;
 	uint64_t inode;

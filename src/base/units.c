@@ -237,6 +237,28 @@ int units_parse_rate(const char *s, double *ret_bytes_per_s)
 	return 0;
 }
 
+int units_parse_percent(const char *s, double *ret_fraction)
+{
+	size_t len, n, i;
+	double v;
+
+	if (!s)
+		return -EINVAL;
+	len = strlen(s);
+	n = number_len(s, len);
+	if (parse_number(s, n, &v) < 0)
+		return -EINVAL;
+	i = skip_blanks(s, len, n);
+	if (i == len && n == len && v == 0) {
+		*ret_fraction = 0; /* a bare 0 needs no unit */
+		return 0;
+	}
+	if (i != len - 1 || s[i] != '%' || v > 100)
+		return -EINVAL;
+	*ret_fraction = v / 100;
+	return 0;
+}
+
 void units_format_size(double bytes, char *buf, size_t len)
 {
 	static const char *const names[] = { "B", "KiB", "MiB", "GiB", "TiB" };

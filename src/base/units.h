@@ -33,6 +33,10 @@ int units_parse_duration(const char *s, uint64_t *ret_ns);
 /* Returns 0 and bytes per second, -EINVAL if malformed, -ERANGE on overflow. */
 int units_parse_rate(const char *s, double *ret_bytes_per_s);
 
+/* A share: "5%", "0.5%" (a number and a percent sign, blanks allowed between them), or "0".
+ * Returns 0 and the fraction (5% -> 0.05), -EINVAL if malformed, or above 100%. */
+int units_parse_percent(const char *s, double *ret_fraction);
+
 /* "512 B", "12.5 MiB": one decimal above bytes. Writes at most len bytes, NUL included. */
 void units_format_size(double bytes, char *buf, size_t len);
 

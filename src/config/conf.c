@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -17,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <ini.h>
 
 #include "config/conf.h"
 #include "config/options.h"
 #include "base/units.h"
+#include "base/util.h"
 
 enum key {
 	K_INTERVAL,
@@ -38,6 +41,14 @@ enum key {
 	K_SAMPLE_BYTES,
 	K_EXPORT,
 	K_FOLDED_WEIGHT,
+	K_ESCALATE_AFTER,
+	K_TRACE_WINDOW,
+	K_MAX_OVERHEAD,
+	K_REPORT_INTERVAL,
+	K_MAX_TRACED, /* the daemon's own settings: [global] only */
+	K_METRICS_FILE,
+	K_KEEP_FILES,
+	K_MAX_MEMORY,
 	K_PID, /* the selectors: [watch] sections only */
 	K_COMM,
 	K_EXE,
@@ -61,6 +72,14 @@ static const char *const key_names[K_COUNT] = {
 	[K_SAMPLE_BYTES] = "sample_bytes",
 	[K_EXPORT] = "export",
 	[K_FOLDED_WEIGHT] = "folded_weight",
+	[K_ESCALATE_AFTER] = "escalate_after",
+	[K_TRACE_WINDOW] = "trace_window",
+	[K_MAX_OVERHEAD] = "max_overhead",
+	[K_REPORT_INTERVAL] = "report_interval",
+	[K_MAX_TRACED] = "max_traced",
+	[K_METRICS_FILE] = "metrics_file",
+	[K_KEEP_FILES] = "keep_files",
+	[K_MAX_MEMORY] = "max_memory",
 	[K_PID] = "pid",
 	[K_COMM] = "comm",
 	[K_EXE] = "exe",
@@ -85,7 +104,9 @@ struct parser {
 	enum section sec;
 	size_t cur; /* the watch being read, when sec is SEC_WATCH */
 	unsigned global_line;
-	struct key_lines global_keys;
+	struct key_lines global_keys; /* of the file being read */
+	bool global_set[K_COUNT];     /* set in the [global] of any file */
+	unsigned file;		      /* index of the file being read in c->files */
 	struct key_lines *watch_keys; /* parallel to c->watches */
 	size_t cap;
 
@@ -126,6 +147,13 @@ void conf_settings_init(struct watch_settings *s)
 	s->alert_leak_size = o.alert_leak_size;
 	s->backend = o.backend;
 	s->sample_bytes = o.sample_bytes;
+	s->escalate_after_ns = o.escalate_after_ns;
+	s->trace_window_ns = o.trace_window_ns;
+	s->max_overhead = o.max_overhead;
+	s->report_interval_ns = CONF_DEFAULT_REPORT_INTERVAL_NS;
+	s->max_traced = o.max_traced;
+	s->keep_files_ns = CONF_DEFAULT_KEEP_FILES_NS;
+	s->max_memory = CONF_DEFAULT_MAX_MEMORY;
 	snprintf(s->log_dir, sizeof(s->log_dir), "%s", CONF_DEFAULT_LOG_DIR);
 	snprintf(s->report_dir, sizeof(s->report_dir), "%s", CONF_DEFAULT_REPORT_DIR);
 }
@@ -133,6 +161,9 @@ void conf_settings_init(struct watch_settings *s)
 struct conf *conf_free(struct conf *c)
 {
 	if (c) {
+		for (size_t i = 0; i < c->n_files; i++)
+			free(c->files[i]);
+		free(c->files);
 		free(c->watches);
 		free(c);
 	}
@@ -260,12 +291,17 @@ static bool watch_add(struct parser *p, const char *name)
 	struct conf *c = p->c;
 	struct watch_config *w;
 
-	for (size_t i = 0; i < c->n_watches; i++)
-		if (strcmp(c->watches[i].name, name) == 0) {
+	for (size_t i = 0; i < c->n_watches; i++) {
+		if (strcmp(c->watches[i].name, name) != 0)
+			continue;
+		if (c->watches[i].file == p->file)
 			fail_line(p, p->line, "duplicate watch name '%s' (first on line %u)", name,
 				  c->watches[i].line);
-			return false;
-		}
+		else
+			fail_line(p, p->line, "duplicate watch name '%s' (first in %s on line %u)",
+				  name, c->files[c->watches[i].file], c->watches[i].line);
+		return false;
+	}
 	if (c->n_watches == CONF_MAX_WATCHES) {
 		fail_line(p, p->line, "too many [watch] sections (at most %d)", CONF_MAX_WATCHES);
 		return false;
@@ -293,6 +329,7 @@ static bool watch_add(struct parser *p, const char *name)
 	memset(&p->watch_keys[c->n_watches], 0, sizeof(p->watch_keys[0]));
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	w->line = p->line;
+	w->file = p->file;
 	p->cur = c->n_watches++;
 	p->sec = SEC_WATCH;
 	return true;
@@ -468,12 +505,8 @@ static bool parse_setting(struct parser *p, enum key k, const char *v, struct wa
 		}
 		return true;
 	case K_MODE:
-		if (strcmp(v, "trace") == 0)
-			s->mode = MODE_TRACE;
-		else if (strcmp(v, "rss") == 0)
-			s->mode = MODE_RSS;
-		else {
-			fail_key(p, key, "invalid value '%s': expected 'trace' or 'rss'", v);
+		if (options_parse_mode(v, &s->mode) < 0) {
+			fail_key(p, key, "invalid value '%s': expected 'trace', 'rss' or 'auto'", v);
 			return false;
 		}
 		return true;
@@ -538,6 +571,57 @@ static bool parse_setting(struct parser *p, enum key k, const char *v, struct wa
 	case K_FOLDED_WEIGHT:
 		if (options_parse_folded_weight(v, &s->is_folded_blocks) < 0) {
 			fail_key(p, key, "invalid value '%s': expected 'bytes' or 'blocks'", v);
+			return false;
+		}
+		return true;
+	case K_ESCALATE_AFTER:
+		if (units_parse_duration(v, &s->escalate_after_ns) < 0) {
+			fail_key(p, key, "invalid value '%s': expected a duration such as 10min", v);
+			return false;
+		}
+		return true;
+	case K_TRACE_WINDOW:
+		if (units_parse_duration(v, &s->trace_window_ns) < 0 ||
+		    s->trace_window_ns < OPTIONS_MIN_INTERVAL_NS) {
+			fail_key(p, key, "invalid value '%s': expected a duration such as 5min", v);
+			return false;
+		}
+		return true;
+	case K_MAX_OVERHEAD:
+		if (units_parse_percent(v, &s->max_overhead) < 0) {
+			fail_key(p, key, "invalid value '%s': expected a share such as 5%% (0: none)", v);
+			return false;
+		}
+		return true;
+	case K_REPORT_INTERVAL:
+		if (units_parse_duration(v, &s->report_interval_ns) < 0 ||
+		    (s->report_interval_ns && s->report_interval_ns < OPTIONS_MIN_INTERVAL_NS)) {
+			fail_key(p, key, "invalid value '%s': expected a duration such as 1min (0: none)",
+				 v);
+			return false;
+		}
+		return true;
+	case K_MAX_TRACED:
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (errno || *end || end == v || n < 1 || n > 1024) {
+			fail_key(p, key, "invalid value '%s': expected 1..1024", v);
+			return false;
+		}
+		s->max_traced = (unsigned)n;
+		return true;
+	case K_METRICS_FILE:
+		return parse_path(p, key, v, s->metrics_file, sizeof(s->metrics_file));
+	case K_KEEP_FILES:
+		if (units_parse_duration(v, &s->keep_files_ns) < 0) {
+			fail_key(p, key, "invalid value '%s': expected a duration such as 7d (0: forever)",
+				 v);
+			return false;
+		}
+		return true;
+	case K_MAX_MEMORY:
+		if (units_parse_size(v, &s->max_memory) < 0) {
+			fail_key(p, key, "invalid value '%s': expected a size such as 256MiB (0: none)", v);
 			return false;
 		}
 		return true;
@@ -695,6 +779,10 @@ static int handle_pair(struct parser *p, const char *name, const char *value)
 		fail_key(p, name, "the backend is chosen once, in [global], for every watch");
 		return 0;
 	}
+	if (p->sec == SEC_WATCH && k >= K_MAX_TRACED && k < K_FIRST_SELECTOR) {
+		fail_key(p, name, "a setting of the whole daemon: set it in [global]");
+		return 0;
+	}
 	kl = p->sec == SEC_GLOBAL ? &p->global_keys : &p->watch_keys[p->cur];
 	if (kl->line[k]) {
 		fail_key(p, name, "set twice in this section (first on line %u)", kl->line[k]);
@@ -740,6 +828,8 @@ static int handle_pair(struct parser *p, const char *name, const char *value)
 			return 0;
 	}
 	kl->line[k] = p->line;
+	if (p->sec == SEC_GLOBAL)
+		p->global_set[k] = true;
 	return 1;
 }
 
@@ -798,6 +888,18 @@ static void copy_setting(struct watch_settings *dst, const struct watch_settings
 	case K_FOLDED_WEIGHT:
 		dst->is_folded_blocks = src->is_folded_blocks;
 		break;
+	case K_ESCALATE_AFTER:
+		dst->escalate_after_ns = src->escalate_after_ns;
+		break;
+	case K_TRACE_WINDOW:
+		dst->trace_window_ns = src->trace_window_ns;
+		break;
+	case K_MAX_OVERHEAD:
+		dst->max_overhead = src->max_overhead;
+		break;
+	case K_REPORT_INTERVAL:
+		dst->report_interval_ns = src->report_interval_ns;
+		break;
 	default:
 		break;
 	}
@@ -808,7 +910,7 @@ static void resolve(struct parser *p)
 {
 	struct conf *c = p->c;
 
-	if (!p->global_keys.line[K_MIN_AGE])
+	if (!p->global_set[K_MIN_AGE])
 		c->global.min_age_ns = 3 * c->global.interval_ns;
 	for (size_t i = 0; i < c->n_watches; i++) {
 		struct watch_config *w = &c->watches[i];
@@ -819,71 +921,105 @@ static void resolve(struct parser *p)
 		for (int k = 0; k < K_FIRST_SELECTOR; k++)
 			if (kl->line[k])
 				copy_setting(&w->s, &own, (enum key)k);
-		if (!kl->line[K_MIN_AGE] && !p->global_keys.line[K_MIN_AGE])
+		if (!kl->line[K_MIN_AGE] && !p->global_set[K_MIN_AGE])
 			w->s.min_age_ns = 3 * w->s.interval_ns;
 	}
 }
 
-static int parse_text(const char *text, size_t len, const char *name, struct conf **ret,
-		      char *err, size_t errlen)
+/* Start a parse: an empty conf with the defaults. Returns 0 or -ENOMEM (recorded). */
+static int parser_begin(struct parser *p, const char *name, char *err, size_t errlen)
 {
-	struct parser p = {
-		.name = name,
-		.pos = text,
-		.end = text + len,
-		.err = err,
-		.errlen = errlen,
-	};
-	int r;
-
+	memset(p, 0, sizeof(*p));
+	p->name = name;
+	p->err = err;
+	p->errlen = errlen;
 	if (err && errlen)
 		err[0] = '\0';
-	p.c = calloc(1, sizeof(*p.c));
-	if (!p.c) {
-		fail_file(&p, -ENOMEM, "out of memory");
+	p->c = calloc(1, sizeof(*p->c));
+	if (!p->c) {
+		fail_file(p, -ENOMEM, "out of memory");
 		return -ENOMEM;
 	}
-	snprintf(p.c->path, sizeof(p.c->path), "%s", name);
-	conf_settings_init(&p.c->global);
+	snprintf(p->c->path, sizeof(p->c->path), "%s", name);
+	conf_settings_init(&p->c->global);
+	return 0;
+}
 
-	r = ini_parse_stream(read_line, &p, on_pair, &p);
-	if (r > 0 && (!p.failed || (unsigned)r < p.err_line)) {
+/* Parse one file's text (name in messages) into p's conf. Returns false on the first error. */
+static bool parser_feed(struct parser *p, const char *text, size_t len, const char *name)
+{
+	struct conf *c = p->c;
+	char **files;
+	int r;
+
+	if (p->failed)
+		return false;
+	files = realloc(c->files, (c->n_files + 1) * sizeof(*files));
+	if (!files) {
+		fail_file(p, -ENOMEM, "out of memory");
+		return false;
+	}
+	c->files = files;
+	c->files[c->n_files] = strdup(name);
+	if (!c->files[c->n_files]) {
+		fail_file(p, -ENOMEM, "out of memory");
+		return false;
+	}
+	p->file = (unsigned)c->n_files++;
+	p->name = c->files[p->file];
+	p->pos = text;
+	p->end = text + len;
+	p->line = 0;
+	p->sec = SEC_NONE;
+	p->global_line = 0;
+	memset(&p->global_keys, 0, sizeof(p->global_keys));
+
+	r = ini_parse_stream(read_line, p, on_pair, p);
+	if (r > 0 && (!p->failed || (unsigned)r < p->err_line)) {
 		/* inih's own complaint, on an earlier line than any of ours */
-		p.failed = false;
-		fail_line(&p, (unsigned)r, "expected '[section]', 'key = value' or a comment");
+		p->failed = false;
+		fail_line(p, (unsigned)r, "expected '[section]', 'key = value' or a comment");
 	} else if (r < 0) {
-		fail_file(&p, -ENOMEM, "out of memory");
+		fail_file(p, -ENOMEM, "out of memory");
 	}
-	if (!p.failed)
-		section_end(&p);
-	if (!p.failed && p.c->n_watches == 0)
-		fail_file(&p, -EINVAL, "no [watch ...] section: nothing to watch");
-	if (p.failed) {
-		free(p.watch_keys);
-		conf_free(p.c);
-		return p.err_code;
+	if (!p->failed)
+		section_end(p);
+	return !p->failed;
+}
+
+static int parser_end(struct parser *p, struct conf **ret)
+{
+	if (p->failed) {
+		free(p->watch_keys);
+		conf_free(p->c);
+		return p->err_code;
 	}
-	resolve(&p);
-	free(p.watch_keys);
-	*ret = p.c;
+	resolve(p);
+	free(p->watch_keys);
+	*ret = p->c;
 	return 0;
 }
 
 int conf_parse_string(const char *text, const char *name, struct conf **ret, char *err,
 		      size_t errlen)
 {
-	return parse_text(text, strlen(text), name, ret, err, errlen);
+	struct parser p;
+
+	if (parser_begin(&p, name, err, errlen) < 0)
+		return -ENOMEM;
+	(void)parser_feed(&p, text, strlen(text), name);
+	return parser_end(&p, ret);
 }
 
-int conf_load(const char *path, struct conf **ret, char *err, size_t errlen)
+/* Read the whole file at path into *ret_text (NUL-terminated, *ret_len bytes). Returns 0, or
+ * -errno with a message in err. */
+static int read_file(const char *path, char **ret_text, size_t *ret_len, char *err, size_t errlen)
 {
-	FILE *f;
-	char *text;
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r;
 
-	if (err && errlen)
-		err[0] = '\0';
 	f = fopen(path, "re");
 	if (!f) {
 		r = -errno;
@@ -892,7 +1028,6 @@ int conf_load(const char *path, struct conf **ret, char *err, size_t errlen)
 	}
 	text = malloc(CONF_MAX_FILE_SIZE + 1);
 	if (!text) {
-		(void)fclose(f);
 		errf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
@@ -906,22 +1041,143 @@ int conf_load(const char *path, struct conf **ret, char *err, size_t errlen)
 	if (ferror(f)) {
 		r = errno ? -errno : -EIO;
 		errf(err, errlen, "%s: cannot read: %s", path, strerror(-r));
-		goto out;
+		return r;
 	}
 	if (len > CONF_MAX_FILE_SIZE) {
-		r = -EFBIG;
 		errf(err, errlen, "%s: larger than %d bytes: not a configuration file", path,
-			 CONF_MAX_FILE_SIZE);
-		goto out;
+		     CONF_MAX_FILE_SIZE);
+		return -EFBIG;
 	}
 	if (memchr(text, '\0', len)) {
-		r = -EINVAL;
 		errf(err, errlen, "%s: contains a NUL byte: not a text file", path);
-		goto out;
+		return -EINVAL;
 	}
-	r = parse_text(text, len, path, ret, err, errlen);
-out:
+	text[len] = '\0';
+	*ret_text = steal_ptr(&text);
+	*ret_len = len;
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_dropin_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] != '.' && len > 5 && strcmp(name + len - 5, ".conf") == 0;
+}
+
+/* The drop-in files of dir, sorted: *ret is a NULL-terminated array of paths (free each, and
+ * it). A missing directory gives an empty list. Returns 0 or -errno with a message. */
+static int list_dropins(const char *dir, char ***ret, char *err, size_t errlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	*ret = NULL;
+	if (!d && errno == ENOENT)
+		return 0;
+	if (!d) {
+		r = -errno;
+		errf(err, errlen, "%s: cannot open: %s", dir, strerror(-r));
+		return r;
+	}
+	names = calloc(CONF_MAX_DROPINS + 1, sizeof(*names));
+	if (!names) {
+		(void)closedir(d);
+		errf(err, errlen, "%s: out of memory", dir);
+		return -ENOMEM;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		char *path;
+
+		if (!is_dropin_name(e->d_name))
+			continue;
+		if (asprintf(&path, "%s/%s", dir, e->d_name) < 0) {
+			r = -ENOMEM;
+			errf(err, errlen, "%s: out of memory", dir);
+			break;
+		}
+		if (stat(path, &st) < 0 || !S_ISREG(st.st_mode)) {
+			free(path);
+			continue;
+		}
+		if (n == CONF_MAX_DROPINS) {
+			free(path);
+			r = -E2BIG;
+			errf(err, errlen, "%s: more than %d drop-in files", dir, CONF_MAX_DROPINS);
+			break;
+		}
+		names[n++] = path;
+	}
+	(void)closedir(d);
+	if (r < 0) {
+		for (size_t i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+		return r;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	*ret = names;
+	return 0;
+}
+
+int conf_load(const char *path, struct conf **ret, char *err, size_t errlen)
+{
+	_cleanup_free_ char *dir = NULL;
+	char **dropins = NULL;
+	struct parser p;
+	char *text = NULL;
+	size_t len;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	r = read_file(path, &text, &len, err, errlen);
+	if (r < 0)
+		return r;
+	if (asprintf(&dir, "%s.d", path) < 0) {
+		dir = NULL;
+		free(text);
+		errf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	r = list_dropins(dir, &dropins, err, errlen);
+	if (r < 0) {
+		free(text);
+		return r;
+	}
+	r = parser_begin(&p, path, err, errlen);
+	if (r == 0 && parser_feed(&p, text, len, path)) {
+		for (size_t i = 0; dropins && dropins[i]; i++) {
+			char *dtext = NULL;
+			size_t dlen;
+
+			r = read_file(dropins[i], &dtext, &dlen, err, errlen);
+			if (r < 0) {
+				p.failed = true; /* the message is in err already */
+				p.err_code = r;
+				break;
+			}
+			if (!parser_feed(&p, dtext, dlen, dropins[i])) {
+				free(dtext);
+				break;
+			}
+			free(dtext);
+		}
+	}
 	free(text);
-	(void)fclose(f);
-	return r;
+	for (size_t i = 0; dropins && dropins[i]; i++)
+		free(dropins[i]);
+	free(dropins);
+	if (r < 0 && !p.c)
+		return r;
+	return parser_end(&p, ret);
 }

@@ -28,6 +28,13 @@ enum {
 	OPT_FOLDED_WEIGHT,
 	OPT_PPROF,
 	OPT_HTML,
+	OPT_ESCALATE_AFTER,
+	OPT_TRACE_WINDOW,
+	OPT_MAX_TRACED,
+	OPT_MAX_OVERHEAD,
+	OPT_REPORT_INTERVAL,
+	OPT_METRICS,
+	OPT_MAX_MEMORY,
 };
 
 static const struct option long_options[] = {
@@ -57,6 +64,13 @@ static const struct option long_options[] = {
 	{ "folded-weight", required_argument, NULL, OPT_FOLDED_WEIGHT },
 	{ "pprof", required_argument, NULL, OPT_PPROF },
 	{ "html", required_argument, NULL, OPT_HTML },
+	{ "escalate-after", required_argument, NULL, OPT_ESCALATE_AFTER },
+	{ "trace-window", required_argument, NULL, OPT_TRACE_WINDOW },
+	{ "max-traced", required_argument, NULL, OPT_MAX_TRACED },
+	{ "max-overhead", required_argument, NULL, OPT_MAX_OVERHEAD },
+	{ "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
+	{ "metrics", required_argument, NULL, OPT_METRICS },
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -68,7 +82,8 @@ static const char usage_text[] =
 	"\n"
 	"  -p, --pid PID              watch a running process (repeatable)\n"
 	"  -c, --config FILE          daemon mode: targets and settings from FILE\n"
-	"  -m, --mode trace|rss       trace allocator calls, or sample /proc only (default trace)\n"
+	"  -m, --mode trace|rss|auto  trace allocator calls, sample /proc only, or sample /proc and\n"
+	"                             trace for a window while RSS keeps rising (default trace)\n"
 	"  -i, --interval DURATION    sampling interval (default 10s)\n"
 	"  -d, --duration DURATION    watch this long, then detach and exit\n"
 	"      --min-age DURATION     younger blocks are never leak evidence (default 3 x interval)\n"
@@ -78,8 +93,17 @@ static const char usage_text[] =
 	"                             ring) or int3 breakpoints, a ptrace stop per call (default agent)\n"
 	"      --sample-bytes SIZE|auto  agent: mean bytes between allocations whose stack is kept\n"
 	"                             (0: every one; auto: every one while the rate is low)\n"
+	"      --escalate-after DURATION  auto: RSS rising this long starts a trace (default 10min)\n"
+	"      --trace-window DURATION    auto: how long a trace lasts (default 5min)\n"
+	"      --max-traced N         auto: processes traced at once, at most (default 2)\n"
+	"      --max-overhead PERCENT  estimated share of a target's CPU spent on tracing before\n"
+	"                             sampling gets coarser or tracing stops (default 5% in auto\n"
+	"                             mode, none in trace mode; 0: none)\n"
+	"      --max-memory SIZE      budget of leakmond's own tables (default none)\n"
 	"  -o, --log FILE             time-series log as JSON Lines ('-' is stdout)\n"
 	"  -r, --report FILE          JSON report, written at exit and on SIGUSR1\n"
+	"      --report-interval DURATION  also rewrite the report this often\n"
+	"      --metrics FILE         Prometheus textfile, rewritten every interval\n"
 	"      --text, --no-text      human-readable report on stdout (default: if a terminal)\n"
 	"      --folded FILE          folded stacks of every live site (flame graphs), with each report\n"
 	"      --folded-weight bytes|blocks  what a folded stack weighs (default bytes)\n"
@@ -106,7 +130,27 @@ const char *options_usage(void)
 
 const char *options_mode_name(enum watch_mode mode)
 {
-	return mode == MODE_RSS ? "rss" : "trace";
+	return mode == MODE_RSS ? "rss" : mode == MODE_AUTO ? "auto" : "trace";
+}
+
+int options_parse_mode(const char *s, enum watch_mode *ret)
+{
+	if (strcmp(s, "trace") == 0)
+		*ret = MODE_TRACE;
+	else if (strcmp(s, "rss") == 0)
+		*ret = MODE_RSS;
+	else if (strcmp(s, "auto") == 0)
+		*ret = MODE_AUTO;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+double options_effective_overhead(double max_overhead, enum watch_mode mode)
+{
+	if (max_overhead >= 0)
+		return max_overhead;
+	return mode == MODE_AUTO ? OPTIONS_AUTO_MAX_OVERHEAD : 0;
 }
 
 const char *options_backend_name(enum trace_backend b)
@@ -192,6 +236,10 @@ void options_init(struct options *opts)
 	opts->syslog = true;
 	opts->alert_rss_growth = 64.0 * 1048576.0 / 3600.0;
 	opts->alert_leak_size = 1048576;
+	opts->escalate_after_ns = OPTIONS_ESCALATE_AFTER_NS;
+	opts->trace_window_ns = OPTIONS_TRACE_WINDOW_NS;
+	opts->max_traced = OPTIONS_MAX_TRACED;
+	opts->max_overhead = OPTIONS_OVERHEAD_DEFAULT;
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -252,13 +300,9 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 			opts->config_path = optarg;
 			break;
 		case 'm':
-			if (strcmp(optarg, "trace") == 0)
-				opts->mode = MODE_TRACE;
-			else if (strcmp(optarg, "rss") == 0)
-				opts->mode = MODE_RSS;
-			else
-				return fail(err, errlen, "invalid mode '%s': expected 'trace' or 'rss'",
-					    optarg);
+			if (options_parse_mode(optarg, &opts->mode) < 0)
+				return fail(err, errlen,
+					    "invalid mode '%s': expected 'trace', 'rss' or 'auto'", optarg);
 			break;
 		case 'i':
 			if (units_parse_duration(optarg, &opts->interval_ns) < 0)
@@ -361,6 +405,56 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 			if (options_parse_folded_weight(optarg, &opts->is_folded_blocks) < 0)
 				return fail(err, errlen,
 					    "invalid folded weight '%s': expected 'bytes' or 'blocks'",
+					    optarg);
+			break;
+		case OPT_ESCALATE_AFTER:
+			if (units_parse_duration(optarg, &opts->escalate_after_ns) < 0)
+				return fail(err, errlen,
+					    "invalid duration '%s' for --escalate-after: expected e.g. 10min",
+					    optarg);
+			break;
+		case OPT_TRACE_WINDOW:
+			if (units_parse_duration(optarg, &opts->trace_window_ns) < 0 ||
+			    opts->trace_window_ns < OPTIONS_MIN_INTERVAL_NS)
+				return fail(err, errlen,
+					    "invalid duration '%s' for --trace-window: expected e.g. 5min",
+					    optarg);
+			break;
+		case OPT_MAX_TRACED: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 1 || v > 1024)
+				return fail(err, errlen, "invalid count '%s' for --max-traced: expected 1..1024",
+					    optarg);
+			opts->max_traced = (unsigned)v;
+			break;
+		}
+		case OPT_MAX_OVERHEAD:
+			if (units_parse_percent(optarg, &opts->max_overhead) < 0)
+				return fail(err, errlen,
+					    "invalid share '%s' for --max-overhead: expected e.g. 5%% (0: none)",
+					    optarg);
+			break;
+		case OPT_REPORT_INTERVAL:
+			if (units_parse_duration(optarg, &opts->report_interval_ns) < 0 ||
+			    (opts->report_interval_ns && opts->report_interval_ns < OPTIONS_MIN_INTERVAL_NS))
+				return fail(err, errlen,
+					    "invalid duration '%s' for --report-interval: expected e.g. 1min "
+					    "(0: none)",
+					    optarg);
+			break;
+		case OPT_METRICS:
+			if (!*optarg)
+				return fail(err, errlen, "invalid metrics file '': empty path");
+			opts->metrics_path = optarg;
+			break;
+		case OPT_MAX_MEMORY:
+			if (units_parse_size(optarg, &opts->max_memory) < 0)
+				return fail(err, errlen,
+					    "invalid size '%s' for --max-memory: expected e.g. 256MiB (0: none)",
 					    optarg);
 			break;
 		case 'v':

@@ -16,7 +16,8 @@
 #define OPTIONS_MIN_INTERVAL_NS (10ULL * 1000000ULL)
 #define OPTIONS_MAX_INTERVAL_NS (86400ULL * 1000000000ULL)
 
-enum watch_mode { MODE_TRACE, MODE_RSS };
+/* trace: traced from the start; rss: /proc only; auto: rss, traced for a window while RSS rises */
+enum watch_mode { MODE_TRACE, MODE_RSS, MODE_AUTO };
 
 /* How trace mode sees allocator calls (backend/backend.h names them "breakpoint", "agent"). */
 enum trace_backend { TRACE_BREAKPOINT, TRACE_AGENT };
@@ -28,6 +29,12 @@ enum trace_backend { TRACE_BREAKPOINT, TRACE_AGENT };
 #define OPTIONS_EXPORT_FOLDED (1U << 0)
 #define OPTIONS_EXPORT_PPROF (1U << 1)
 #define OPTIONS_EXPORT_HTML (1U << 2)
+/* --mode auto and the governors (INTERFACE.md, "Planned additions") */
+#define OPTIONS_ESCALATE_AFTER_NS (600ULL * 1000000000ULL) /* RSS rising this long: trace */
+#define OPTIONS_TRACE_WINDOW_NS (300ULL * 1000000000ULL)   /* then trace this long */
+#define OPTIONS_MAX_TRACED 2				    /* processes traced at once (auto) */
+#define OPTIONS_OVERHEAD_DEFAULT (-1.0) /* max_overhead unset: 5% in auto mode, none in trace */
+#define OPTIONS_AUTO_MAX_OVERHEAD 0.05
 
 enum options_action { OPTIONS_RUN, OPTIONS_HELP, OPTIONS_VERSION };
 
@@ -56,6 +63,13 @@ struct options {
 	const char *pprof_path;
 	const char *html_path;
 	bool is_folded_blocks; /* --folded-weight blocks */
+	uint64_t escalate_after_ns;  /* auto: RSS rising this long before tracing */
+	uint64_t trace_window_ns;    /* auto: how long one trace window lasts */
+	unsigned max_traced;	     /* auto: processes traced at once, at most */
+	double max_overhead;	     /* fraction of the target's CPU; OPTIONS_OVERHEAD_DEFAULT; 0: none */
+	uint64_t report_interval_ns; /* 0: reports only at exit and on SIGUSR1 */
+	const char *metrics_path;    /* Prometheus textfile, or NULL */
+	uint64_t max_memory;	     /* leakmond's tables, bytes; 0: no budget */
 };
 
 /* Fill *opts with the defaults of INTERFACE.md. */
@@ -79,5 +93,10 @@ int options_parse_sample_bytes(const char *s, uint64_t *ret);
 int options_parse_exports(const char *s, unsigned *ret);
 /* "bytes" (false) or "blocks" (true): the weight of folded stacks. Returns 0 or -EINVAL. */
 int options_parse_folded_weight(const char *s, bool *ret_is_blocks);
+/* "trace", "rss" or "auto". Returns 0 or -EINVAL. */
+int options_parse_mode(const char *s, enum watch_mode *ret);
+/* The overhead budget that applies to a target of this mode: max_overhead, or its default when
+ * unset (OPTIONS_OVERHEAD_DEFAULT). 0 means none. */
+double options_effective_overhead(double max_overhead, enum watch_mode mode);
 
 #endif

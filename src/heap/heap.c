@@ -83,3 +83,18 @@ void heap_get_stats(const struct heap *h, struct heap_stats *ret)
 		ret->stacks = ss.stacks;
 	}
 }
+
+size_t heap_memory_bytes(const struct heap *h, size_t *ret_stacks)
+{
+	size_t live = h->live ? live_memory_bytes(h->live) : 0, stacks = 0;
+
+	if (h->stacks) {
+		struct stacks_stats ss;
+
+		stacks_get_stats(h->stacks, &ss);
+		stacks = ss.memory_bytes;
+	}
+	if (ret_stacks)
+		*ret_stacks = stacks;
+	return sizeof(*h) + live + stacks;
+}

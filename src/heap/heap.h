@@ -53,4 +53,8 @@ uint32_t heap_intern(struct heap *h, const uint64_t *pcs, size_t n);
 
 void heap_get_stats(const struct heap *h, struct heap_stats *ret);
 
+/* Bytes of memory the heap's tables use now (live table and stack table): what leakmond's
+ * max_memory budget counts. Stack bytes alone in *ret_stacks when not NULL. */
+size_t heap_memory_bytes(const struct heap *h, size_t *ret_stacks);
+
 #endif

@@ -1,6 +1,7 @@
 /* alert.c - alert rate limiting, formatting and syslog. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <syslog.h>
 
@@ -9,6 +10,11 @@
 #include "output/alert.h"
 #include "stack/symbols.h"
 #include "base/units.h"
+
+#ifdef HAVE_LIBSYSTEMD
+#define SD_JOURNAL_SUPPRESS_LOCATION /* CODE_FILE= of our build tree means nothing to readers */
+#include <systemd/sd-journal.h>
+#endif
 
 bool alert_should_fire(struct alert_state *st, uint64_t now_ns, double figure)
 {
@@ -87,4 +93,32 @@ void alert_send(const char *message)
 {
 	alert_syslog_open();
 	syslog(LOG_DAEMON | LOG_WARNING, "%s", message);
+}
+
+int alert_journal_send(const char *message, const struct alert_info *info)
+{
+#ifdef HAVE_LIBSYSTEMD
+	const struct sym_frame *f = info->site;
+	int r;
+
+	if (f && f->function)
+		r = sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", LOG_WARNING,
+				    "SYSLOG_IDENTIFIER=leakmond", "LEAKMOND_PID=%d", (int)info->pid,
+				    "LEAKMOND_COMM=%s", info->comm, "LEAKMOND_KIND=%s", info->kind,
+				    "LEAKMOND_BYTES=%llu", (unsigned long long)info->bytes,
+				    "LEAKMOND_GROWTH_BYTES_PER_S=%.1f", info->growth_bytes_per_s,
+				    "LEAKMOND_FUNCTION=%s", f->function, "LEAKMOND_FILE=%s",
+				    f->file ? f->file : "", "LEAKMOND_LINE=%d", f->line, NULL);
+	else
+		r = sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", LOG_WARNING,
+				    "SYSLOG_IDENTIFIER=leakmond", "LEAKMOND_PID=%d", (int)info->pid,
+				    "LEAKMOND_COMM=%s", info->comm, "LEAKMOND_KIND=%s", info->kind,
+				    "LEAKMOND_BYTES=%llu", (unsigned long long)info->bytes,
+				    "LEAKMOND_GROWTH_BYTES_PER_S=%.1f", info->growth_bytes_per_s, NULL);
+	return r < 0 ? r : 0;
+#else
+	(void)message;
+	(void)info;
+	return -EOPNOTSUPP;
+#endif
 }

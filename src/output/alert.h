@@ -48,4 +48,20 @@ void alert_syslog_open(void);
 /* Send one alert line to syslog at priority warning. */
 void alert_send(const char *message);
 
+/* What an alert is about, as structured fields of its journal entry. */
+struct alert_info {
+	pid_t pid;
+	const char *comm;
+	const char *kind;		/* "rss_growth" or "leak" */
+	const struct sym_frame *site;	/* leak: the site's first frame, or NULL */
+	uint64_t bytes;			/* leak: live bytes of the site; rss_growth: RSS now */
+	double growth_bytes_per_s;
+};
+
+/* Send one alert to the systemd journal at priority warning, with the fields LEAKMOND_PID,
+ * LEAKMOND_COMM, LEAKMOND_KIND, LEAKMOND_BYTES, LEAKMOND_GROWTH_BYTES_PER_S and for a leak
+ * LEAKMOND_FUNCTION, LEAKMOND_FILE, LEAKMOND_LINE (what is known). Returns 0, -EOPNOTSUPP
+ * without libsystemd, or -errno when the journal cannot be reached. */
+int alert_journal_send(const char *message, const struct alert_info *info);
+
 #endif

@@ -203,6 +203,57 @@ static json_object *build_site(const struct site_report *r, bool with_verdict, d
 	return o;
 }
 
+static json_object *iso_time(double ts)
+{
+	time_t sec = (time_t)ts;
+	char stamp[32];
+	struct tm tm;
+
+	if (ts <= 0)
+		return NULL;
+	gmtime_r(&sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_object_new_string(stamp);
+}
+
+/* "traced", and for mode auto (or a trace a governor stopped) "escalations" and "overhead" */
+static void build_auto(json_object *o, const struct report_target *t)
+{
+	json_object *arr;
+
+	json_object_object_add(o, "traced", json_object_new_boolean(t->is_traced));
+	if (t->max_overhead > 0 && t->overhead >= 0) {
+		json_object *ov = json_object_new_object();
+
+		json_object_object_add(ov, "estimate", json_object_new_double(t->overhead));
+		json_object_object_add(ov, "max", json_object_new_double(t->max_overhead));
+		json_object_object_add(o, "overhead", ov);
+	}
+	if (t->mode != MODE_AUTO && t->n_escalations == 0)
+		return;
+	arr = json_object_new_array();
+	for (size_t i = 0; arr && i < t->n_escalations; i++) {
+		const struct report_escalation *e = &t->escalations[i];
+		json_object *x = json_object_new_object();
+
+		if (!x)
+			break;
+		json_object_object_add(x, "started_at", iso_time(e->start_ts));
+		json_object_object_add(x, "ended_at", iso_time(e->end_ts));
+		json_object_object_add(x, "reason", json_object_new_string(e->reason));
+		json_object_object_add(x, "growth_bytes_per_s",
+				       json_object_new_double(e->growth_bytes_per_s));
+		json_object_object_add(x, "outcome",
+				       e->outcome ? json_object_new_string(e->outcome) : NULL);
+		json_object_object_add(x, "leaks", json_object_new_uint64(e->leaks));
+		json_object_array_add(arr, x);
+	}
+	json_object_object_add(o, "escalations", arr);
+	json_object_object_add(o, "escalations_total", json_object_new_uint64(t->escalations_total));
+	if (t->mode == MODE_AUTO)
+		json_object_object_add(o, "next_wait_s", json_object_new_double(t->next_wait_s));
+}
+
 #define REPORT_TOP_MAX 64
 
 static int cmp_site_bytes(const void *a, const void *b)
@@ -226,7 +277,7 @@ static json_object *build_target(const struct report_target *t)
 	json_object_object_add(o, "exe", t->exe ? json_object_new_string(t->exe) : NULL);
 	json_object_object_add(o, "mode", json_object_new_string(options_mode_name(t->mode)));
 	json_object_object_add(o, "status", json_object_new_string(status_name(t->status)));
-	if (t->status == REPORT_DETACHED && t->mode == MODE_TRACE) {
+	if (t->status == REPORT_DETACHED && (t->mode == MODE_TRACE || t->is_traced)) {
 		json_object_object_add(o, "detach_clean", json_object_new_boolean(t->detach_error == 0));
 		if (t->detach_error)
 			json_object_object_add(o, "detach_error",
@@ -270,6 +321,7 @@ static json_object *build_target(const struct report_target *t)
 		json_object_object_add(o, "profile", build_profile(t->profile));
 	if (t->timeline)
 		json_object_object_add(o, "timeline", timeline_to_json(t->timeline));
+	build_auto(o, t);
 	return o;
 }
 

@@ -68,6 +68,16 @@ struct report_profile {
 
 enum report_status { REPORT_RUNNING, REPORT_EXITED, REPORT_DETACHED };
 
+/* One trace window of mode auto (or a trace the governors stopped). */
+struct report_escalation {
+	double start_ts;	   /* Unix time */
+	double end_ts;		   /* 0: still tracing */
+	const char *reason;	   /* static: "rss_rising" */
+	double growth_bytes_per_s; /* RSS growth that started it */
+	const char *outcome;	   /* static, as the deescalate record's reason; NULL while tracing */
+	size_t leaks;		   /* leak sites found */
+};
+
 /* What the report says about one target: filled by the session's pipeline, read by the builders
  * here. Strings and sites are borrowed for the duration of report_build(). */
 struct report_target {
@@ -98,6 +108,14 @@ struct report_target {
 	const struct timeline *timeline;      /* samples and alerts over time, or NULL */
 	double wall_offset_s; /* Unix time minus monotonic seconds: site histories are written in
 			       * Unix time */
+	/* mode auto and the governors */
+	bool is_traced;	   /* traced now (or when it was detached) */
+	const struct report_escalation *escalations; /* the latest trace windows, oldest first */
+	size_t n_escalations;
+	uint64_t escalations_total; /* windows in all (more than n_escalations when old ones went) */
+	double next_wait_s;	    /* mode auto: RSS must rise this long for the next window */
+	double overhead;	    /* estimated share of its CPU spent on tracing; < 0: unknown */
+	double max_overhead;	    /* the budget; 0: none */
 };
 
 /* Free a profile; NULL is fine. Returns NULL. */

@@ -143,6 +143,35 @@ json_object *tslog_record_alert_leak(double ts, pid_t pid, const char *message,
 	return o;
 }
 
+json_object *tslog_record_escalate(double ts, pid_t pid, const char *reason,
+				   double growth_bytes_per_s, double rising_s, double window_s)
+{
+	json_object *o = tslog_record_new("escalate", ts, pid);
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "growth_bytes_per_s", json_object_new_double(growth_bytes_per_s));
+	json_object_object_add(o, "rising_s", json_object_new_double(rising_s));
+	json_object_object_add(o, "window_s", json_object_new_double(window_s));
+	return o;
+}
+
+json_object *tslog_record_deescalate(double ts, pid_t pid, const char *reason, size_t leaks,
+				     double traced_s, double next_wait_s)
+{
+	json_object *o = tslog_record_new("deescalate", ts, pid);
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "reason", json_object_new_string(reason));
+	json_object_object_add(o, "leaks", json_object_new_uint64(leaks));
+	json_object_object_add(o, "traced_s", json_object_new_double(traced_s));
+	if (next_wait_s >= 0)
+		json_object_object_add(o, "next_wait_s", json_object_new_double(next_wait_s));
+	return o;
+}
+
 int tslog_open(struct tslog *log, const char *path)
 {
 	memset(log, 0, sizeof(*log));

@@ -56,6 +56,16 @@ json_object *tslog_record_alert_leak(double ts, pid_t pid, const char *message,
 				     uint64_t live_blocks, const struct sym_frame *frames,
 				     size_t n_frames);
 
+/* "escalate": mode auto starts a trace window: why (reason, "rss_rising"), the RSS growth rate,
+ * how long RSS had been rising and how long the window will last, in seconds. */
+json_object *tslog_record_escalate(double ts, pid_t pid, const char *reason,
+				   double growth_bytes_per_s, double rising_s, double window_s);
+/* "deescalate": tracing stops and RSS sampling goes on: why (reason: "window", "overhead",
+ * "memory", "exit", "error", "configuration", "stopped"), the leaks the window found, how long it
+ * traced, and (next_wait_s >= 0) how long RSS must rise again before the next window. */
+json_object *tslog_record_deescalate(double ts, pid_t pid, const char *reason, size_t leaks,
+				     double traced_s, double next_wait_s);
+
 struct tslog {
 	FILE *f;
 	char *path; /* NULL for stdout */

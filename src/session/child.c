@@ -115,7 +115,7 @@ int child_start(struct session *s)
 			target_free(t);
 		return r < 0 ? EXIT_TARGET : EXIT_RUNTIME;
 	}
-	if (s->backend) {
+	if (s->backend && t->mode == MODE_TRACE) {
 		r = session_trace(s, t, true, err, sizeof(err));
 		if (r < 0) {
 			int st;

@@ -4,12 +4,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -173,28 +175,205 @@ uint64_t daemon_tick_ns(const struct conf *c)
 void daemon_notify(struct session *s, const char *state)
 {
 #ifdef HAVE_LIBSYSTEMD
-	size_t leaks = 0, running = session_running_count(s);
+	size_t leaks = 0, running = session_running_count(s), traced = 0;
 
-	for (size_t i = 0; i < s->n_targets; i++)
+	for (size_t i = 0; i < s->n_targets; i++) {
 		leaks += pipeline_leak_count(s->targets[i]);
-	(void)sd_notifyf(0, "%sSTATUS=watching %zu process%s, %zu leak%s suspected", state,
-			 running, running == 1 ? "" : "es", leaks, leaks == 1 ? "" : "s");
+		traced += s->targets[i]->bproc != NULL;
+	}
+	if (s->conf && s->conf->n_watches == 0)
+		(void)sd_notifyf(0, "%sSTATUS=idle: no watch configured%s%s", state,
+				 s->reload_note[0] ? "; " : "", s->reload_note);
+	else
+		(void)sd_notifyf(0, "%sSTATUS=watching %zu process%s (%zu traced), %zu leak%s suspected%s%s",
+				 state, running, running == 1 ? "" : "es", traced, leaks,
+				 leaks == 1 ? "" : "s", s->reload_note[0] ? "; " : "",
+				 s->reload_note);
 #else
 	(void)s;
 	(void)state;
 #endif
 }
 
+static int on_watchdog(int fd, uint32_t events, void *userdata)
+{
+	uint64_t expirations;
+
+	(void)events;
+	(void)userdata;
+	(void)!read(fd, &expirations, sizeof(expirations));
+#ifdef HAVE_LIBSYSTEMD
+	(void)sd_notify(0, "WATCHDOG=1");
+#endif
+	return 0;
+}
+
+int daemon_watchdog_setup(struct session *s)
+{
+#ifdef HAVE_LIBSYSTEMD
+	struct itimerspec its = { 0 };
+	uint64_t usec = 0;
+	int fd;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return 0;
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	/* the loop pings: a loop stuck for half the period misses one */
+	its.it_value.tv_sec = (time_t)(usec / 2 / 1000000);
+	its.it_value.tv_nsec = (long)(usec / 2 % 1000000) * 1000 + 1;
+	its.it_interval = its.it_value;
+	if (timerfd_settime(fd, 0, &its, NULL) < 0 || loop_add(s->loop, fd, on_watchdog, s) < 0) {
+		int r = -errno;
+
+		(void)close(fd);
+		return r ? r : -EIO;
+	}
+	s->watchdog_fd = fd;
+	(void)sd_notify(0, "WATCHDOG=1");
+	log_debug("systemd watchdog: pinging every %llu ms", (unsigned long long)(usec / 2000));
+#else
+	(void)s;
+#endif
+	return 0;
+}
+
+/* Whether name is one of ours: "<stem>-<pid>.json", or "<stem>-<pid>.jsonl" with logrotate's
+ * ".N" and ".gz" after it. Then *ret_stem_len is the length up to the first '.' after the pid. */
+static bool is_ours(const char *name, size_t *ret_stem_len)
+{
+	const char *dot = strstr(name, ".json"), *p, *q;
+
+	for (; dot; dot = strstr(dot + 1, ".json")) {
+		p = dot;
+		while (p > name && p[-1] >= '0' && p[-1] <= '9')
+			p--;
+		if (p == dot || p - 1 <= name || p[-1] != '-')
+			continue;
+		q = dot + 5;
+		if (*q == '\0')
+			break;
+		if (*q != 'l')
+			continue;
+		q++;
+		if (*q == '.' && q[1] >= '0' && q[1] <= '9') {
+			q++;
+			while (*q >= '0' && *q <= '9')
+				q++;
+		}
+		if (strcmp(q, ".gz") == 0)
+			q += 3;
+		if (*q == '\0')
+			break;
+	}
+	if (!dot)
+		return false;
+	*ret_stem_len = (size_t)(dot - name);
+	return true;
+}
+
+/* Whether a file of stem (stem_len bytes) belongs to a process watched now. */
+static bool is_watched_stem(const struct session *s, const char *name, size_t stem_len)
+{
+	for (size_t i = 0; i < s->n_targets; i++) {
+		char stem[96];
+
+		if (s->targets[i]->status != TARGET_RUNNING)
+			continue;
+		file_stem(s->targets[i], stem, sizeof(stem));
+		if (strlen(stem) == stem_len && memcmp(stem, name, stem_len) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void prune_dir(struct session *s, const char *dir, uint64_t keep_ns)
+{
+	time_t cutoff = time(NULL) - (time_t)(keep_ns / NSEC_PER_SEC);
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *e;
+	DIR *d;
+
+	if (dfd < 0)
+		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		(void)close(dfd);
+		return;
+	}
+	while ((e = readdir(d))) {
+		struct stat st;
+		size_t stem_len;
+
+		if (!is_ours(e->d_name, &stem_len) || is_watched_stem(s, e->d_name, stem_len))
+			continue;
+		if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_mtime > cutoff)
+			continue;
+		if (unlinkat(dfd, e->d_name, 0) == 0)
+			log_info("deleted '%s/%s': not written for longer than keep_files", dir,
+				 e->d_name);
+		else
+			log_warning("cannot delete '%s/%s' (%s)", dir, e->d_name, strerror(errno));
+	}
+	(void)closedir(d);
+}
+
+void daemon_prune(struct session *s)
+{
+	uint64_t keep = s->conf->global.keep_files_ns, now = now_ns(), every;
+	const char *done[2 * CONF_MAX_WATCHES + 2];
+	size_t n = 0;
+
+	if (!keep || now < s->next_prune_ns)
+		return;
+	every = keep / 4 < 3600 * NSEC_PER_SEC ? keep / 4 : 3600 * NSEC_PER_SEC;
+	s->next_prune_ns = now + (every > s->tick_ns ? every : s->tick_ns);
+	for (size_t i = 0; i <= s->conf->n_watches; i++) {
+		const struct watch_settings *w =
+			i < s->conf->n_watches ? &s->conf->watches[i].s : &s->conf->global;
+		const char *dirs[2] = { w->log_dir, w->report_dir };
+
+		for (int k = 0; k < 2; k++) {
+			size_t j;
+
+			for (j = 0; j < n && strcmp(done[j], dirs[k]) != 0; j++)
+				;
+			if (j < n)
+				continue;
+			done[n++] = dirs[k];
+			prune_dir(s, dirs[k], keep);
+		}
+	}
+}
+
+void daemon_say_idle(const struct session *s)
+{
+	if (s->conf->n_watches == 0)
+		log_warning("'%s' has no [watch] section (nor has any drop-in): nothing to watch, "
+			    "idle until a reload brings one",
+			    s->conf->path);
+}
+
 void daemon_reload(struct session *s)
 {
 	struct conf *c = NULL;
 	char err[1024];
-	int r = conf_load(s->conf->path, &c, err, sizeof(err));
+	int r;
 
+#ifdef HAVE_LIBSYSTEMD
+	(void)sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading '%s'",
+			 (unsigned long long)(now_ns() / 1000), s->conf->path);
+#endif
+	r = conf_load(s->conf->path, &c, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s; keeping the configuration in use", err);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload failed: %.400s", err);
+		daemon_notify(s, "READY=1\n");
 		return;
 	}
+	s->reload_note[0] = '\0';
 	for (size_t i = s->n_targets; i > 0; i--) {
 		struct target *t = s->targets[i - 1];
 		const struct watch_config *w = NULL;
@@ -215,6 +394,8 @@ void daemon_reload(struct session *s)
 			s->stop_reason = "configuration";
 			if (t->bproc)
 				session_untrace(s, t);
+			if (t->is_escalated && t->status == TARGET_RUNNING)
+				escalate_closed(s, t, "configuration");
 			if (t->status == TARGET_RUNNING)
 				session_target_detached(s, t);
 			session_write_target_report(s, t);
@@ -232,6 +413,9 @@ void daemon_reload(struct session *s)
 
 		(void)timerfd_settime(s->tick_fd, 0, &its, NULL);
 	}
-	log_info("configuration '%s' reloaded: %zu watch%s", c->path, c->n_watches,
-		 c->n_watches == 1 ? "" : "es");
+	log_info("configuration '%s' reloaded: %zu watch%s, %zu drop-in%s", c->path, c->n_watches,
+		 c->n_watches == 1 ? "" : "es", c->n_files - 1, c->n_files == 2 ? "" : "s");
+	daemon_say_idle(s);
+	daemon_scan(s); /* new watches apply now, before READY=1 says the reload is done */
+	daemon_notify(s, "READY=1\n");
 }

@@ -16,14 +16,26 @@
 #include "verdict/detect.h"
 #include "verdict/trend.h"
 
+/* An alert goes to the log, to the report's timeline, and to syslog and stderr; when stderr is
+ * the journal, which syslog also reaches, to the journal once: a structured entry (libsystemd),
+ * or syslog, or a stderr line with its priority. */
 static void write_alert(struct target *t, const struct pipeline_out *out, const char *msg,
-			json_object *rec)
+			const struct alert_info *info, json_object *rec)
 {
-	if (t->set.syslog)
-		alert_send(msg);
-	if (out->is_alert_stderr) {
-		statusline_clear(stdout); /* the same terminal, most likely */
-		fprintf(stderr, "leakmond: alert: %s\n", msg);
+	if (!log_is_journal()) {
+		if (t->set.syslog)
+			alert_send(msg);
+		if (out->is_alert_stderr) {
+			statusline_clear(stdout); /* the same terminal, most likely */
+			fprintf(stderr, "leakmond: alert: %s\n", msg);
+		}
+	} else if (t->set.syslog || out->is_alert_stderr) {
+		if (alert_journal_send(msg, info) < 0) {
+			if (t->set.syslog)
+				alert_send(msg);
+			else
+				fprintf(stderr, "<4>leakmond: alert: %s\n", msg);
+		}
 	}
 	(void)timeline_add_record(&t->timeline, rec);
 	(void)tslog_write(out->log, rec);
@@ -31,13 +43,18 @@ static void write_alert(struct target *t, const struct pipeline_out *out, const 
 
 static void raise_rss_alert(struct target *t, const struct pipeline_out *out)
 {
+	struct alert_info info;
 	char msg[256];
 
 	if (!alert_should_fire(&t->rss_alert, now_ns(), t->verdict.recent.slope))
 		return;
+	t->alerts_rss++;
 	alert_format_rss(msg, sizeof(msg), t->pid, t->comm, t->verdict.recent.slope,
 			 t->last.rss_bytes);
-	write_alert(t, out, msg,
+	info = (struct alert_info){ .pid = t->pid, .comm = t->comm, .kind = "rss_growth",
+				    .bytes = t->last.rss_bytes,
+				    .growth_bytes_per_s = t->verdict.recent.slope };
+	write_alert(t, out, msg, &info,
 		    tslog_record_alert_rss(wall_now(), t->pid, msg, t->verdict.recent.slope,
 					   t->last.rss_bytes));
 }
@@ -132,6 +149,7 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 	for (size_t i = 0; i < t->n_reports; i++) {
 		const struct site_report *r = &t->reports[i];
 		struct alert_state *st;
+		struct alert_info info;
 		char msg[512];
 
 		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < t->set.alert_leak_size)
@@ -139,10 +157,15 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 		st = site_alert_state(t, r->view.stack_id);
 		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))
 			continue;
+		t->alerts_leak++;
 		alert_format_leak(msg, sizeof(msg), t->pid, t->comm,
 				  r->n_frames ? &r->frames[0] : NULL, r->view.live_bytes,
 				  r->view.live_blocks, r->view.growth_bytes_per_s);
-		write_alert(t, out, msg,
+		info = (struct alert_info){ .pid = t->pid, .comm = t->comm, .kind = "leak",
+					    .site = r->n_frames ? &r->frames[0] : NULL,
+					    .bytes = r->view.live_bytes,
+					    .growth_bytes_per_s = r->view.growth_bytes_per_s };
+		write_alert(t, out, msg, &info,
 			    tslog_record_alert_leak(wall_now(), t->pid, msg,
 						    r->view.growth_bytes_per_s,
 						    r->view.live_bytes, r->view.live_blocks,
@@ -285,11 +308,14 @@ void pipeline_model(const struct target *t, uint64_t now_ns, struct report_targe
 	ret->rss_peak = t->peak_rss;
 	ret->rss_recent = t->verdict.recent;
 	ret->rss_samples = t->rss.n;
-	ret->has_heap = t->has_stats && t->heap;
+	ret->has_heap = t->has_stats && (t->heap || t->has_heap_snap);
 	if (ret->has_heap) {
 		ret->backend = t->backend_name;
-		ret->sample_bytes = t->set.sample_bytes;
-		heap_get_stats(t->heap, &ret->heap);
+		ret->sample_bytes = t->sample_bytes_now ? t->sample_bytes_now : t->set.sample_bytes;
+		if (t->heap)
+			heap_get_stats(t->heap, &ret->heap);
+		else
+			ret->heap = t->heap_snap; /* its tables were freed when tracing stopped */
 		ret->trace = t->bstats;
 	}
 	ret->sites = t->reports;
@@ -299,6 +325,14 @@ void pipeline_model(const struct target *t, uint64_t now_ns, struct report_targe
 	ret->profile = t->profile;
 	ret->timeline = &t->timeline;
 	ret->wall_offset_s = t->has_sample ? t->last.ts - t->last.t_s : 0;
+	ret->is_traced = t->bproc != NULL || (t->status == TARGET_DETACHED && t->was_traced);
+	ret->escalations = t->escalations;
+	ret->n_escalations = t->n_escalations;
+	ret->escalations_total = t->escalations_total;
+	ret->next_wait_s = (double)(t->escalate_wait_ns ? t->escalate_wait_ns
+							: t->set.escalate_after_ns) / 1e9;
+	ret->overhead = t->overhead;
+	ret->max_overhead = options_effective_overhead(t->set.max_overhead, t->mode);
 }
 
 size_t pipeline_leak_count(const struct target *t)
@@ -308,4 +342,38 @@ size_t pipeline_leak_count(const struct target *t)
 	for (size_t k = 0; k < t->n_reports; k++)
 		n += t->reports[k].view.verdict == SITE_LEAK;
 	return n;
+}
+
+void pipeline_metrics(const struct target *t, struct metrics_target *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->pid = t->pid;
+	ret->comm = t->comm;
+	ret->watch = t->watch[0] ? t->watch : NULL;
+	ret->rss_bytes = t->last.rss_bytes;
+	ret->growth_bytes_per_s = t->verdict.recent.slope;
+	ret->trend = t->verdict.recent.direction == TREND_RISING    ? 1
+		     : t->verdict.recent.direction == TREND_FALLING ? -1
+								    : 0;
+	ret->has_heap = t->has_stats && (t->heap || t->has_heap_snap);
+	if (ret->has_heap) {
+		struct heap_stats hs;
+
+		if (t->heap)
+			heap_get_stats(t->heap, &hs);
+		else
+			hs = t->heap_snap;
+		ret->live_bytes = hs.live.live_bytes;
+		ret->live_blocks = hs.live.live_blocks;
+	}
+	for (size_t k = 0; k < t->n_reports; k++) {
+		if (t->reports[k].view.verdict != SITE_LEAK)
+			continue;
+		ret->leak_sites++;
+		ret->leak_bytes += t->reports[k].view.live_bytes;
+	}
+	ret->alerts_rss = t->alerts_rss;
+	ret->alerts_leak = t->alerts_leak;
+	ret->is_traced = t->bproc != NULL;
+	ret->lost_events = t->lost_before + (t->has_stats ? t->bstats.lost : 0);
 }

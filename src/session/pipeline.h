@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "backend/backend.h"
+#include "output/metrics.h"
 #include "output/report.h"
 #include "output/tslog.h"
 #include "session/target.h"
@@ -48,5 +49,8 @@ void pipeline_model(const struct target *t, uint64_t now_ns, struct report_targe
 
 /* The leak sites of t's last report (verdict leak, not suspect). */
 size_t pipeline_leak_count(const struct target *t);
+
+/* What the metrics file shows of t (borrows t's strings), from the same state as its report. */
+void pipeline_metrics(const struct target *t, struct metrics_target *ret);
 
 #endif

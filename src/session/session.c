@@ -96,7 +96,8 @@ void session_target_detached(struct session *s, struct target *t)
 	t->status = TARGET_DETACHED;
 	t->end_ns = now_ns();
 	(void)tslog_write(out.log, tslog_record_detach(wall_now(), t->pid, s->stop_reason,
-						       t->mode == MODE_TRACE, t->detach_error));
+						       t->mode == MODE_TRACE || t->was_traced,
+						       t->detach_error));
 }
 
 void session_settings_from_options(const struct options *o, struct watch_settings *ret)
@@ -111,6 +112,21 @@ void session_settings_from_options(const struct options *o, struct watch_setting
 	ret->alert_leak_size = o->alert_leak_size;
 	ret->backend = o->backend;
 	ret->sample_bytes = o->sample_bytes;
+	ret->escalate_after_ns = o->escalate_after_ns;
+	ret->trace_window_ns = o->trace_window_ns;
+	ret->max_overhead = o->max_overhead;
+	ret->report_interval_ns = o->report_interval_ns;
+	ret->max_traced = o->max_traced;
+	ret->metrics_file[0] = '\0';
+	if (o->metrics_path)
+		snprintf(ret->metrics_file, sizeof(ret->metrics_file), "%s", o->metrics_path);
+	ret->keep_files_ns = 0;
+	ret->max_memory = o->max_memory;
+}
+
+const struct watch_settings *session_global(const struct session *s)
+{
+	return s->conf ? &s->conf->global : &s->cli;
 }
 
 void session_target_gone(struct session *s, struct target *t, int wstatus, bool has_wstatus)
@@ -119,6 +135,8 @@ void session_target_gone(struct session *s, struct target *t, int wstatus, bool 
 
 	if (t->status != TARGET_RUNNING)
 		return;
+	if (t->is_escalated && !t->bproc)
+		escalate_closed(s, t, "exit");
 	if (!has_wstatus && t->is_child) {
 		int st;
 		pid_t r = waitpid(t->pid, &st, WNOHANG);
@@ -172,10 +190,15 @@ static struct target *find_target(struct session *s, pid_t pid)
 int session_trace(struct session *s, struct target *t, bool is_held, char *err, size_t errlen)
 {
 	unsigned depth = s->conf ? s->conf->global.depth : s->opts->depth;
+	uint64_t budget = session_global(s)->max_memory;
+	size_t max_blocks = TRACE_MAX_BLOCKS;
 	int r;
 
+	/* no one table may outgrow the memory budget (64 bytes per block just after a doubling) */
+	if (budget && budget / 64 < max_blocks)
+		max_blocks = budget / 64 > 4096 ? (size_t)(budget / 64) : 4096;
 	if (!t->heap) {
-		t->heap = heap_new(TRACE_MAX_BLOCKS, depth > 0);
+		t->heap = heap_new(max_blocks, depth > 0);
 		if (!t->heap) {
 			snprintf(err, errlen, "pid %d: out of memory", (int)t->pid);
 			return -ENOMEM;
@@ -187,6 +210,8 @@ int session_trace(struct session *s, struct target *t, bool is_held, char *err, 
 		t->bproc = NULL;
 		return r;
 	}
+	t->window_start_ns = now_ns();
+	t->was_traced = false;
 	pipeline_snapshot(t, s->backend);
 	return 0;
 }
@@ -198,6 +223,7 @@ void session_untrace(struct session *s, struct target *t)
 	pipeline_snapshot(t, s->backend);
 	r = backend_detach(s->backend, t->bproc);
 	t->bproc = NULL;
+	t->was_traced = true;
 	if (r < 0) {
 		t->detach_error = r;
 		s->is_unclean = true;
@@ -223,6 +249,8 @@ static void on_note(void *userdata, pid_t pid, enum backend_note note, int64_t a
 		break;
 	case BACKEND_RELEASED:
 		t->bproc = NULL;
+		if (t->is_escalated)
+			escalate_closed(s, t, "error");
 		log_warning("pid %d (%s): tracing stopped (%s); the process was released, RSS sampling goes on",
 			    (int)pid, t->comm, strerror((int)-a));
 		session_watch_exit(s, t);
@@ -327,7 +355,7 @@ void session_write_target_report(struct session *s, struct target *t)
 	json_object_put(report);
 }
 
-static void write_reports(struct session *s)
+void session_write_reports(struct session *s, bool with_text)
 {
 	struct report_target *models;
 	json_object *report;
@@ -377,7 +405,7 @@ static void write_reports(struct session *s)
 
 		write_exports(report, &p, 0);
 	}
-	if (s->is_text) {
+	if (s->is_text && with_text) {
 		statusline_clear(stdout);
 		report_print_text_full(stdout, report, s->opts->verbosity > 0);
 		fflush(stdout);
@@ -410,6 +438,67 @@ static void show_status(struct session *s)
 	statusline_show(stdout, line);
 }
 
+/* report_interval: every report rewritten while its process runs (daemon mode: each target at
+ * its watch's interval; command line: the one report). */
+static void periodic_reports(struct session *s)
+{
+	uint64_t now = now_ns(), every;
+
+	if (!s->conf) {
+		every = s->cli.report_interval_ns;
+		if (!every)
+			return;
+		if (!s->next_report_ns)
+			s->next_report_ns = now + every;
+		if (now + s->tick_ns / 2 < s->next_report_ns)
+			return;
+		s->next_report_ns = now + every;
+		session_write_reports(s, true);
+		return;
+	}
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+
+		every = t->set.report_interval_ns;
+		if (!every || t->status != TARGET_RUNNING)
+			continue;
+		if (!t->next_report_ns)
+			t->next_report_ns = t->attach_ns + every;
+		if (now + s->tick_ns / 2 < t->next_report_ns)
+			continue;
+		t->next_report_ns = now + every;
+		session_write_target_report(s, t);
+	}
+}
+
+void session_write_metrics(struct session *s)
+{
+	const char *path = session_global(s)->metrics_file;
+	struct metrics_target *m;
+	char *text;
+	int r;
+
+	if (!path[0])
+		return;
+	m = calloc(s->n_targets + 1, sizeof(*m));
+	if (!m)
+		return;
+	for (size_t i = 0; i < s->n_targets; i++)
+		pipeline_metrics(s->targets[i], &m[i]);
+	text = metrics_render(m, s->n_targets);
+	free(m);
+	if (!text) {
+		log_warning("out of memory rendering the metrics");
+		return;
+	}
+	r = metrics_write_atomic(path, text);
+	free(text);
+	if (r < 0 && !s->has_warned_metrics)
+		log_warning("cannot write metrics file '%s' (%s), trying again every interval", path,
+			    strerror(-r));
+	s->has_warned_metrics = r < 0;
+}
+
 static int on_tick(int fd, uint32_t events, void *userdata)
 {
 	struct session *s = userdata;
@@ -423,8 +512,13 @@ static int on_tick(int fd, uint32_t events, void *userdata)
 	sample_all(s);
 	if (s->is_status)
 		show_status(s);
+	if (s->backend)
+		escalate_tick(s);
+	periodic_reports(s);
+	session_write_metrics(s);
 	if (s->conf) {
 		daemon_gc(s);
+		daemon_prune(s);
 		daemon_notify(s, s->is_ready ? "" : "READY=1\n");
 		s->is_ready = true;
 	}
@@ -465,6 +559,19 @@ static void reap_children(struct session *s)
 		for (size_t i = 0; i < s->n_targets; i++)
 			if (s->targets[i]->pid == pid)
 				session_target_gone(s, s->targets[i], st, true);
+	}
+}
+
+/* Programs we started that are not traced now (mode auto between windows). */
+static void reap_untraced_children(struct session *s)
+{
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		int st;
+
+		if (t->is_child && !t->bproc && t->status == TARGET_RUNNING &&
+		    waitpid(t->pid, &st, WNOHANG) == t->pid)
+			session_target_gone(s, t, st, true);
 	}
 }
 
@@ -540,7 +647,7 @@ static int on_signal(int fd, uint32_t events, void *userdata)
 			reopen_logs(s); /* for logrotate: reopen without reloading */
 			break;
 		case SIGUSR1:
-			write_reports(s);
+			session_write_reports(s, true);
 			break;
 		default:
 			if (signals_is_terminating((int)si.ssi_signo)) {
@@ -552,6 +659,8 @@ static int on_signal(int fd, uint32_t events, void *userdata)
 			break;
 		}
 	}
+	if (is_child)
+		reap_untraced_children(s); /* before a ptrace backend's waitpid(-1) takes them */
 	if (is_child && s->backend && s->backend->ops->is_ptrace)
 		dispatch_backend(s);
 	else if (is_child)
@@ -582,7 +691,7 @@ static int timer_new(uint64_t first_ns, uint64_t interval_ns)
 static int setup(struct session *s)
 {
 	const struct options *o = s->opts;
-	bool needs_backend = o->mode == MODE_TRACE;
+	bool needs_backend = o->mode == MODE_TRACE || o->mode == MODE_AUTO;
 	struct watch_settings cli;
 	sigset_t mask;
 	int r;
@@ -591,6 +700,7 @@ static int setup(struct session *s)
 	if (!s->loop)
 		return EXIT_RUNTIME;
 	session_settings_from_options(o, &cli);
+	s->cli = cli;
 	s->tick_ns = o->interval_ns;
 	if (o->config_path) {
 		char err[1024];
@@ -601,6 +711,7 @@ static int setup(struct session *s)
 			return EXIT_USAGE;
 		}
 		s->tick_ns = daemon_tick_ns(s->conf);
+		daemon_say_idle(s);
 		needs_backend = true; /* a watch may ask for trace mode, now or after a reload */
 	}
 	if (needs_backend) {
@@ -635,7 +746,7 @@ static int setup(struct session *s)
 			target_free(t);
 			return EXIT_RUNTIME;
 		}
-		if (s->backend) {
+		if (s->backend && t->mode == MODE_TRACE) {
 			r = session_trace(s, t, false, err, sizeof(err));
 			if (r < 0) {
 				fprintf(stderr, "leakmond: %s\n", err);
@@ -687,6 +798,10 @@ static int setup(struct session *s)
 		log_info("pid %d (%s): watching, mode %s", (int)t->pid, t->comm,
 			 options_mode_name(t->mode));
 	}
+	r = daemon_watchdog_setup(s);
+	if (r < 0)
+		log_warning("cannot set up the watchdog timer (%s), systemd's watchdog may stop us",
+			    strerror(-r));
 	if (o->syslog)
 		alert_syslog_open();
 	return 0;
@@ -708,6 +823,8 @@ static void finish(struct session *s)
 			session_untrace(s, t);
 			if (t->status != TARGET_RUNNING)
 				continue; /* it exited while we detached */
+			if (t->is_escalated)
+				escalate_closed(s, t, "stopped");
 		}
 		if (t->is_child) {
 			/* a program leakmond started was started for this watch: end it with it */
@@ -720,13 +837,14 @@ static void finish(struct session *s)
 		}
 		session_target_detached(s, t);
 	}
-	write_reports(s);
+	session_write_reports(s, true);
+	session_write_metrics(s);
 }
 
 int session_run(const struct options *opts)
 {
 	struct session s = { .opts = opts, .sig_fd = -1, .tick_fd = -1, .end_fd = -1,
-			     .kick_fd = -1 };
+			     .kick_fd = -1, .watchdog_fd = -1 };
 	int r;
 
 	s.start_ns = now_ns();
@@ -768,6 +886,8 @@ int session_run(const struct options *opts)
 		(void)close(s.tick_fd);
 	if (s.end_fd >= 0)
 		(void)close(s.end_fd);
+	if (s.watchdog_fd >= 0)
+		(void)close(s.watchdog_fd);
 	tslog_close(&s.log);
 	conf_free(s.conf);
 	free(s.refused);

@@ -41,6 +41,12 @@ struct session {
 	bool is_ready;	    /* daemon mode: READY=1 sent */
 	bool is_unclean;    /* a detach was not clean: exit EXIT_UNCLEAN */
 	bool is_status;	    /* a live status line on stdout, a terminal (output/statusline.h) */
+	struct watch_settings cli; /* the command line's settings (not daemon mode) */
+	uint64_t next_report_ns;   /* command line: the next periodic report (0: none) */
+	bool has_warned_metrics;   /* the metrics file could not be written (said once) */
+	int watchdog_fd;	   /* timerfd pinging systemd's watchdog (WatchdogSec), or -1 */
+	char reload_note[512];	   /* why the last reload failed ("" when it did not), for STATUS */
+	uint64_t next_prune_ns;	   /* daemon mode: the next pruning of old logs and reports */
 };
 
 /* session.c */
@@ -63,6 +69,24 @@ void session_write_target_report(struct session *s, struct target *t);
 void session_watch_exit(struct session *s, struct target *t);
 size_t session_running_count(const struct session *s);
 void session_settings_from_options(const struct options *o, struct watch_settings *ret);
+/* The settings of the whole session: [global] in daemon mode, the command line's otherwise. */
+const struct watch_settings *session_global(const struct session *s);
+/* Write every report now (SIGUSR1, exit, periodic); with_text: the text report on stdout too. */
+void session_write_reports(struct session *s, bool with_text);
+/* Rewrite the metrics file (metrics_file, --metrics), when there is one. */
+void session_write_metrics(struct session *s);
+
+/* escalate.c */
+/* After each tick's samples: the overhead and memory governors, then mode auto's windows (end
+ * the ones whose time is up, open new ones for processes whose RSS has risen long enough). */
+void escalate_tick(struct session *s);
+/* Stop tracing t and go back to RSS sampling (a window ends, a governor stops it): its sites
+ * are named first, its tables freed (the report keeps their figures), a "deescalate" record
+ * written with reason, and its report rewritten. */
+void escalate_stop(struct session *s, struct target *t, const char *reason);
+/* t's trace has ended another way (exit, error, leakmond stopping): close its window, if one
+ * is open, and write the "deescalate" record. */
+void escalate_closed(struct session *s, struct target *t, const char *reason);
 
 /* child.c */
 /* Start the program of --, held before exec until it is validated (and traced). Returns 0 or an
@@ -77,5 +101,12 @@ void daemon_scan(struct session *s);
 void daemon_gc(struct session *s);
 void daemon_reload(struct session *s);
 void daemon_notify(struct session *s, const char *state);
+/* WATCHDOG_USEC set for us (WatchdogSec=): a timer in the loop pings at half the period.
+ * Returns 0 or -errno. */
+int daemon_watchdog_setup(struct session *s);
+/* keep_files: delete the logs and reports of processes gone that long (daemon mode). */
+void daemon_prune(struct session *s);
+/* A configuration without any watch: say once that the daemon is idle. */
+void daemon_say_idle(const struct session *s);
 
 #endif

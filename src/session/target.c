@@ -169,6 +169,30 @@ int target_read_sample(struct target *t, uint64_t now, uint64_t start_ns, struct
 	return 0;
 }
 
+int target_read_cpu(struct target *t, uint64_t *ret_ns)
+{
+	_cleanup_free_ char *text = NULL;
+	static long hz;
+	uint64_t ticks;
+	ssize_t n;
+	int r;
+
+	if (t->proc_fd < 0)
+		return -ESRCH;
+	if (hz <= 0)
+		hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0)
+		hz = 100;
+	n = procfs_read_at(t->proc_fd, "stat", &text);
+	if (n < 0)
+		return n == -ENOENT ? -ESRCH : (int)n;
+	r = procfs_parse_stat_cpu(text, &ticks);
+	if (r < 0)
+		return r;
+	*ret_ns = ticks * (NSEC_PER_SEC / (uint64_t)hz);
+	return 0;
+}
+
 struct target *target_new_detached(pid_t pid, const char *comm)
 {
 	struct target *t = calloc(1, sizeof(*t));
@@ -193,5 +217,6 @@ struct target *target_new_detached(pid_t pid, const char *comm)
 	t->exit_status = -1;
 	t->exit_signal = -1;
 	timeline_init(&t->timeline);
+	t->overhead = -1;
 	return t;
 }

@@ -23,10 +23,13 @@
 #include "output/tslog.h"
 #include "stack/symbols.h"
 #include "verdict/detect.h"
+#include "verdict/overhead.h"
 #include "verdict/series.h"
 #include "verdict/sites.h"
 
 enum target_status { TARGET_RUNNING, TARGET_EXITED, TARGET_DETACHED };
+
+#define TARGET_ESCALATIONS_KEPT 16 /* trace windows a report lists */
 
 struct site_alert {
 	uint32_t stack_id;
@@ -84,6 +87,30 @@ struct target {
 	struct timeline timeline;	 /* its log records over time, for the HTML page */
 	struct report_profile *profile;	 /* every live site at the last report, or NULL */
 	size_t warm_next;		 /* the next stack id profile_warm() symbolizes */
+	/* mode auto: trace windows while RSS rises (session/escalate.c) */
+	bool is_escalated;	     /* a window is open: traced by escalation */
+	bool was_traced;	     /* traced when tracing last stopped (for the detach record) */
+	uint64_t rising_since_ns;    /* RSS trend rising since then; 0: not rising */
+	uint64_t escalate_wait_ns;   /* how long the rise must last now (0: the watch's setting) */
+	uint64_t window_start_ns;
+	uint64_t window_end_ns;
+	bool has_warned_wait;	     /* "max_traced reached" said for this rise */
+	struct report_escalation escalations[TARGET_ESCALATIONS_KEPT]; /* oldest first */
+	size_t n_escalations;
+	uint64_t escalations_total;
+	/* the overhead governor */
+	struct overhead_point gov_base; /* start of the span being judged */
+	bool has_gov_base;
+	double overhead;		/* last estimate, < 0 unknown */
+	uint64_t sample_bytes_now;	/* sampling made coarser by a governor; 0: as configured */
+	unsigned coarser_steps;
+	/* what is left of a trace whose tables were freed (deescalation, memory budget) */
+	struct heap_stats heap_snap;
+	bool has_heap_snap;
+	/* counters for the metrics */
+	uint64_t alerts_rss, alerts_leak;
+	uint64_t lost_before; /* lost events of earlier traces */
+	uint64_t next_report_ns; /* daemon mode: its next periodic report (0: not yet planned) */
 };
 
 /* Validate that pid can be watched and open it. On failure returns -errno and a one-line reason
@@ -100,6 +127,9 @@ struct target *target_free(struct target *t);
  * start_ns) and refresh t->comm. Returns 0, -ESRCH when the process is gone (or a zombie), other
  * -errno on read/parse failure. */
 int target_read_sample(struct target *t, uint64_t now, uint64_t start_ns, struct sample *ret);
+
+/* The CPU time t has used (utime + stime), in nanoseconds. Returns 0, -ESRCH, other -errno. */
+int target_read_cpu(struct target *t, uint64_t *ret_ns);
 
 /* A target that is no process (for tests): pid and comm given, no /proc descriptors, status
  * RUNNING, mode trace. Returns NULL on out-of-memory. */

@@ -4,6 +4,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "config/conf.h"
@@ -305,7 +307,7 @@ START_TEST(test_bad_values)
 	EXPECT_ERROR("[watch a]\ncomm = a\ninterval = 2d\n",
 		     "t.conf:3: key 'interval': invalid value '2d': must be between 10ms and 1d");
 	EXPECT_ERROR("[global]\nmode = leaky\n[watch a]\ncomm = a\n",
-		     "t.conf:2: key 'mode': invalid value 'leaky': expected 'trace' or 'rss'");
+		     "t.conf:2: key 'mode': invalid value 'leaky': expected 'trace', 'rss' or 'auto'");
 	EXPECT_ERROR("[global]\nsyslog = maybe\n[watch a]\ncomm = a\n",
 		     "t.conf:2: key 'syslog': invalid value 'maybe': expected yes or no (or "
 		     "true/false, on/off, 1/0)");
@@ -408,9 +410,191 @@ START_TEST(test_bad_sections)
 	EXPECT_ERROR("[watch a\ncomm = a\n", "t.conf:1: section header without closing ']'");
 	EXPECT_ERROR("[watch a] comm = a\n",
 		     "t.conf:1: unexpected text after the section header: 'comm = a'");
-	EXPECT_ERROR("", "t.conf: no [watch ...] section: nothing to watch");
-	EXPECT_ERROR("# only comments\n[global]\nmode = rss\n",
-		     "t.conf: no [watch ...] section: nothing to watch");
+}
+END_TEST
+
+/* No [watch] section: valid, the daemon starts idle. */
+START_TEST(test_idle)
+{
+	struct conf *c = parse_ok("");
+
+	ck_assert_uint_eq(c->n_watches, 0);
+	conf_free(c);
+	c = parse_ok("# only comments\n[global]\nmode = rss\n");
+	ck_assert_uint_eq(c->n_watches, 0);
+	ck_assert_int_eq(c->global.mode, MODE_RSS);
+	conf_free(c);
+}
+END_TEST
+
+/* The keys of auto mode, the governors and the daemon's own settings. */
+START_TEST(test_fleet_keys)
+{
+	struct conf *c = parse_ok("[global]\n"
+				  "mode = auto\n"
+				  "escalate_after = 3s\n"
+				  "trace_window = 1min\n"
+				  "max_traced = 4\n"
+				  "max_overhead = 2.5%\n"
+				  "report_interval = 30s\n"
+				  "metrics_file = /run/node/leakmond.prom\n"
+				  "keep_files = 2d\n"
+				  "max_memory = 64MiB\n"
+				  "[watch a]\ncomm = a\n"
+				  "[watch b]\ncomm = b\nmode = trace\nmax_overhead = 0\n"
+				  "trace_window = 10s\nreport_interval = 0\n");
+	const struct watch_settings *a = &c->watches[0].s, *b = &c->watches[1].s;
+
+	ck_assert_int_eq(a->mode, MODE_AUTO);
+	ck_assert_uint_eq(a->escalate_after_ns, S_NS(3));
+	ck_assert_uint_eq(a->trace_window_ns, S_NS(60));
+	ck_assert_uint_eq(a->max_traced, 4);
+	ck_assert_double_eq_tol(a->max_overhead, 0.025, 1e-12);
+	ck_assert_uint_eq(a->report_interval_ns, S_NS(30));
+	ck_assert_str_eq(a->metrics_file, "/run/node/leakmond.prom");
+	ck_assert_uint_eq(a->keep_files_ns, S_NS(2 * 86400));
+	ck_assert_uint_eq(a->max_memory, 64 << 20);
+	ck_assert_int_eq(b->mode, MODE_TRACE);
+	ck_assert_double_eq_tol(b->max_overhead, 0, 1e-12);
+	ck_assert_uint_eq(b->trace_window_ns, S_NS(10));
+	ck_assert_uint_eq(b->report_interval_ns, 0);
+	ck_assert_uint_eq(b->escalate_after_ns, S_NS(3));
+	conf_free(c);
+
+	/* defaults: daemon mode rewrites reports every minute, keeps files a week, 256 MiB */
+	c = parse_ok("[watch a]\ncomm = a\n");
+	a = &c->watches[0].s;
+	ck_assert_uint_eq(a->escalate_after_ns, S_NS(600));
+	ck_assert_uint_eq(a->trace_window_ns, S_NS(300));
+	ck_assert_uint_eq(a->max_traced, 2);
+	ck_assert(a->max_overhead < 0);
+	ck_assert_double_eq_tol(options_effective_overhead(a->max_overhead, MODE_AUTO), 0.05, 1e-12);
+	ck_assert_double_eq_tol(options_effective_overhead(a->max_overhead, MODE_TRACE), 0, 1e-12);
+	ck_assert_uint_eq(a->report_interval_ns, S_NS(60));
+	ck_assert_str_eq(a->metrics_file, "");
+	ck_assert_uint_eq(a->keep_files_ns, S_NS(7 * 86400));
+	ck_assert_uint_eq(a->max_memory, 256 << 20);
+	conf_free(c);
+
+	EXPECT_ERROR("[watch a]\ncomm = a\nmax_traced = 3\n",
+		     "t.conf:3: key 'max_traced': a setting of the whole daemon: set it in [global]");
+	EXPECT_ERROR("[watch a]\ncomm = a\nmetrics_file = /tmp/m.prom\n",
+		     "t.conf:3: key 'metrics_file': a setting of the whole daemon: set it in [global]");
+	EXPECT_ERROR("[watch a]\ncomm = a\nkeep_files = 1d\n",
+		     "t.conf:3: key 'keep_files': a setting of the whole daemon: set it in [global]");
+	EXPECT_ERROR("[watch a]\ncomm = a\nmax_memory = 1GiB\n",
+		     "t.conf:3: key 'max_memory': a setting of the whole daemon: set it in [global]");
+	EXPECT_ERROR("[global]\nmax_overhead = 5\n",
+		     "t.conf:2: key 'max_overhead': invalid value '5': expected a share such as 5% "
+		     "(0: none)");
+	EXPECT_ERROR("[global]\nmax_traced = 0\n",
+		     "t.conf:2: key 'max_traced': invalid value '0': expected 1..1024");
+	EXPECT_ERROR("[global]\nmetrics_file = leakmond.prom\n",
+		     "t.conf:2: key 'metrics_file': invalid value 'leakmond.prom': must be an absolute "
+		     "path");
+	EXPECT_ERROR("[global]\ntrace_window = 1ms\n",
+		     "t.conf:2: key 'trace_window': invalid value '1ms': expected a duration such as "
+		     "5min");
+	EXPECT_ERROR("[global]\nreport_interval = 1ms\n",
+		     "t.conf:2: key 'report_interval': invalid value '1ms': expected a duration such as "
+		     "1min (0: none)");
+}
+END_TEST
+
+static void write_text(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* FILE.d/*.conf: read after FILE, in name order; later [global] keys win; names unique. */
+START_TEST(test_dropins)
+{
+	char dir[] = "/tmp/leakmond-check-conf.XXXXXX", path[256], d[300], f[400], err[1024];
+	struct conf *c = NULL;
+	int r;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/leakmond.conf", dir);
+	snprintf(d, sizeof(d), "%s.d", path);
+	write_text(path, "[global]\ninterval = 5s\ndepth = 8\n[watch main]\ncomm = m\n");
+	ck_assert_int_eq(mkdir(d, 0755), 0);
+	snprintf(f, sizeof(f), "%s/20-late.conf", d);
+	write_text(f, "[global]\ndepth = 12\n[watch late]\ncomm = l\n");
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	write_text(f, "[global]\ndepth = 10\nmode = auto\n[watch early]\ncomm = e\ninterval = 1s\n");
+	snprintf(f, sizeof(f), "%s/README", d); /* not a .conf: ignored */
+	write_text(f, "this is not a configuration\n");
+	snprintf(f, sizeof(f), "%s/.hidden.conf", d);
+	write_text(f, "garbage\n");
+
+	r = conf_load(path, &c, err, sizeof(err));
+	ck_assert_msg(r == 0, "%d %s", r, err);
+	ck_assert_uint_eq(c->n_watches, 3);
+	ck_assert_uint_eq(c->n_files, 3);
+	ck_assert_str_eq(c->watches[0].name, "main");
+	ck_assert_str_eq(c->watches[1].name, "early");
+	ck_assert_str_eq(c->watches[2].name, "late");
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	ck_assert_str_eq(c->files[c->watches[1].file], f);
+	ck_assert_str_eq(c->files[0], path);
+	ck_assert_uint_eq(c->global.depth, 12);
+	ck_assert_int_eq(c->global.mode, MODE_AUTO);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_uint_eq(c->watches[i].s.depth, 12);
+		ck_assert_int_eq(c->watches[i].s.mode, MODE_AUTO);
+	}
+	ck_assert_uint_eq(c->watches[0].s.interval_ns, S_NS(5));
+	ck_assert_uint_eq(c->watches[1].s.interval_ns, S_NS(1));
+	ck_assert_uint_eq(c->watches[1].s.min_age_ns, S_NS(3));
+	conf_free(c);
+
+	/* a watch name taken in another file, and a mistake in a drop-in, name that file */
+	snprintf(f, sizeof(f), "%s/30-dup.conf", d);
+	write_text(f, "\n[watch main]\ncomm = x\n");
+	c = &untouched;
+	r = conf_load(path, &c, err, sizeof(err));
+	ck_assert_int_eq(r, -EINVAL);
+	ck_assert_ptr_eq(c, &untouched);
+	{
+		char want[1024];
+
+		snprintf(want, sizeof(want),
+			 "%s:2: duplicate watch name 'main' (first in %s on line 4)", f, path);
+		ck_assert_str_eq(err, want);
+	}
+	write_text(f, "[watch x]\ncomm = x\nfrobnicate = 1\n");
+	r = conf_load(path, &c, err, sizeof(err));
+	ck_assert_int_eq(r, -EINVAL);
+	{
+		char want[1024];
+
+		snprintf(want, sizeof(want), "%s:3: key 'frobnicate': unknown key", f);
+		ck_assert_str_eq(err, want);
+	}
+	ck_assert_int_eq(unlink(f), 0);
+
+	/* no watch anywhere: idle */
+	snprintf(f, sizeof(f), "%s/10-early.conf", d);
+	ck_assert_int_eq(unlink(f), 0);
+	snprintf(f, sizeof(f), "%s/20-late.conf", d);
+	ck_assert_int_eq(unlink(f), 0);
+	write_text(path, "[global]\nmode = auto\n");
+	r = conf_load(path, &c, err, sizeof(err));
+	ck_assert_int_eq(r, 0);
+	ck_assert_uint_eq(c->n_watches, 0);
+	conf_free(c);
+
+	snprintf(f, sizeof(f), "%s/README", d);
+	(void)unlink(f);
+	snprintf(f, sizeof(f), "%s/.hidden.conf", d);
+	(void)unlink(f);
+	ck_assert_int_eq(rmdir(d), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -490,6 +674,9 @@ static Suite *conf_suite(void)
 	tcase_add_test(tc, test_bad_sections);
 	tcase_add_test(tc, test_syntax);
 	tcase_add_test(tc, test_load_errors);
+	tcase_add_test(tc, test_idle);
+	tcase_add_test(tc, test_fleet_keys);
+	tcase_add_test(tc, test_dropins);
 	suite_add_tcase(s, tc);
 	return s;
 }

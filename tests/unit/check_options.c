@@ -167,7 +167,47 @@ static const struct bad_case bad_cases[] = {
 	{ { "--pid", "1", "--" }, "no program given" },
 	{ { "--config", "/x", "--pid", "1" }, "cannot be combined" },
 	{ { "--pid", "1", "--log", "" }, "empty path" },
+	{ { "--pid", "1", "--max-overhead", "5" }, "invalid share '5' for --max-overhead" },
+	{ { "--pid", "1", "--max-overhead", "120%" }, "invalid share '120%'" },
+	{ { "--pid", "1", "--max-traced", "0" }, "invalid count '0' for --max-traced" },
+	{ { "--pid", "1", "--escalate-after", "soon" }, "--escalate-after" },
+	{ { "--pid", "1", "--trace-window", "0" }, "--trace-window" },
+	{ { "--pid", "1", "--report-interval", "1ms" }, "--report-interval" },
+	{ { "--pid", "1", "--metrics", "" }, "empty path" },
+	{ { "--pid", "1", "--max-memory", "lots" }, "--max-memory" },
 };
+
+START_TEST(test_fleet_options)
+{
+	struct options o;
+	char err[256];
+	char **argv_;
+
+	ck_assert_int_eq(PARSE(&o, err, "--pid", "42"), OPTIONS_RUN);
+	ck_assert_uint_eq(o.escalate_after_ns, 600000000000ULL);
+	ck_assert_uint_eq(o.trace_window_ns, 300000000000ULL);
+	ck_assert_uint_eq(o.max_traced, 2);
+	ck_assert(o.max_overhead < 0);
+	ck_assert_uint_eq(o.report_interval_ns, 0);
+	ck_assert_ptr_null(o.metrics_path);
+	ck_assert_uint_eq(o.max_memory, 0);
+
+	ck_assert_int_eq(PARSE(&o, err, "--pid", "42", "--mode", "auto", "--escalate-after", "3s",
+			       "--trace-window", "1min 30s", "--max-traced", "1", "--max-overhead",
+			       "2%", "--report-interval", "1min", "--metrics", "/tmp/m.prom",
+			       "--max-memory", "64MiB"),
+			 OPTIONS_RUN);
+	ck_assert_int_eq(o.mode, MODE_AUTO);
+	ck_assert_str_eq(options_mode_name(o.mode), "auto");
+	ck_assert_uint_eq(o.escalate_after_ns, 3000000000ULL);
+	ck_assert_uint_eq(o.trace_window_ns, 90000000000ULL);
+	ck_assert_uint_eq(o.max_traced, 1);
+	ck_assert_double_eq_tol(o.max_overhead, 0.02, 1e-12);
+	ck_assert_uint_eq(o.report_interval_ns, 60000000000ULL);
+	ck_assert_str_eq(o.metrics_path, "/tmp/m.prom");
+	ck_assert_uint_eq(o.max_memory, 64 << 20);
+}
+END_TEST
 
 START_TEST(test_bad)
 {
@@ -192,6 +232,7 @@ static Suite *options_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_fleet_options);
 	tcase_add_test(tc, test_all_options);
 	tcase_add_test(tc, test_systemd_durations);
 	tcase_add_test(tc, test_program);

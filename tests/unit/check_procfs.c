@@ -48,6 +48,26 @@ START_TEST(test_status)
 }
 END_TEST
 
+/* utime + stime: fields 14 and 15, after a comm that may hold ") (" and blanks */
+START_TEST(test_stat_cpu)
+{
+	char *text = load("stat-sleep.txt");
+	uint64_t ticks = 99;
+
+	ck_assert_int_eq(procfs_parse_stat_cpu(text, &ticks), 0);
+	ck_assert_uint_eq(ticks, 0);
+	free(text);
+	ck_assert_int_eq(procfs_parse_stat_cpu("7 (a) b) (c) R 1 7 7 0 -1 4194560 10 0 0 0 123 45 0 0 "
+					       "20 0 1 0 5 0 0\n",
+					       &ticks),
+			 0);
+	ck_assert_uint_eq(ticks, 168);
+	ck_assert_int_eq(procfs_parse_stat_cpu("7 (a) R 1 7 7 0 -1 4194560 10 0", &ticks), -EBADMSG);
+	ck_assert_int_eq(procfs_parse_stat_cpu("garbage", &ticks), -EBADMSG);
+	ck_assert_int_eq(procfs_parse_stat_cpu(NULL, &ticks), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_status_kthread)
 {
 	char *text = load("status-kthread.txt");
@@ -174,6 +194,7 @@ static Suite *procfs_suite(void)
 
 	tcase_add_test(tc, test_status);
 	tcase_add_test(tc, test_status_kthread);
+	tcase_add_test(tc, test_stat_cpu);
 	tcase_add_test(tc, test_status_bad);
 	tcase_add_test(tc, test_stat);
 	tcase_add_test(tc, test_maps);

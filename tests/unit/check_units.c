@@ -255,6 +255,25 @@ START_TEST(test_format)
 }
 END_TEST
 
+START_TEST(test_percent)
+{
+	static const char *const bad[] = { "", "%", "5", "5%%", "-5%", "101%", " 5%", "5% ", "5 x",
+					   "five%", "1e2%" };
+	double v;
+
+	ck_assert_int_eq(units_parse_percent("5%", &v), 0);
+	ck_assert_double_eq_tol(v, 0.05, 1e-12);
+	ck_assert_int_eq(units_parse_percent("0.5 %", &v), 0);
+	ck_assert_double_eq_tol(v, 0.005, 1e-12);
+	ck_assert_int_eq(units_parse_percent("100%", &v), 0);
+	ck_assert_double_eq_tol(v, 1.0, 1e-12);
+	ck_assert_int_eq(units_parse_percent("0", &v), 0);
+	ck_assert_double_eq_tol(v, 0.0, 1e-12);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ck_assert_msg(units_parse_percent(bad[i], &v) == -EINVAL, "'%s' accepted", bad[i]);
+}
+END_TEST
+
 static Suite *units_suite(void)
 {
 	Suite *s = suite_create("units");
@@ -268,6 +287,7 @@ static Suite *units_suite(void)
 	tcase_add_loop_test(tc, test_duration_systemd_bad, 0, (int)ARRAY_SIZE(bad_spans));
 	tcase_add_test(tc, test_rate);
 	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_percent);
 	suite_add_tcase(s, tc);
 	return s;
 }
