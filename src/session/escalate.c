@@ -67,6 +67,9 @@ static void free_tables(struct target *t)
 		t->has_heap_snap = true;
 		t->heap = heap_free(t->heap);
 	}
+	/* the prepared reports keep their figures and frames, not the histories they borrow */
+	for (size_t i = 0; i < t->n_reports; i++)
+		t->reports[i].history = NULL;
 	t->sites = sites_free(t->sites);
 }
 
