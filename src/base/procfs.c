@@ -217,7 +217,7 @@ static int hex_u64(const char **pp, char stop, uint64_t *ret)
 int procfs_maps_next(const char **cursor, struct proc_map *ret)
 {
 	const char *p = *cursor, *eol, *q;
-	uint64_t dev;
+	uint64_t major, minor;
 
 	if (!p || !*p)
 		return 0;
@@ -240,8 +240,11 @@ int procfs_maps_next(const char **cursor, struct proc_map *ret)
 	if (hex_u64(&p, ' ', &ret->offset) < 0)
 		return -EBADMSG;
 	/* dev is "maj:min" in hex */
-	if (hex_u64(&p, ':', &dev) < 0 || hex_u64(&p, ' ', &dev) < 0)
+	if (hex_u64(&p, ':', &major) < 0 || hex_u64(&p, ' ', &minor) < 0 || major > UINT32_MAX ||
+	    minor > UINT32_MAX)
 		return -EBADMSG;
+	ret->dev_major = (uint32_t)major;
+	ret->dev_minor = (uint32_t)minor;
 	if (p > eol)
 		return -EBADMSG;
 	if (*p < '0' || *p > '9')

@@ -42,6 +42,7 @@ int procfs_parse_stat_cpu(const char *text, uint64_t *ret_ticks);
 struct proc_map {
 	uint64_t start, end, offset;
 	uint64_t inode;
+	uint32_t dev_major, dev_minor;
 	char perms[5];	  /* "r-xp" */
 	const char *path; /* borrowed pointer into the text, not NUL-terminated; NULL if none */
 	size_t path_len;

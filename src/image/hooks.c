@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "image/hooks.h"
+#include "image/image.h"
 #include "base/procfs.h"
 #include "base/util.h"
 
@@ -22,7 +24,6 @@
 #define AUXV_MAX (64 * 1024)
 #define OBJECTS_MAX 4096		      /* distinct file-backed objects in maps */
 #define PHDRS_MAX 128			      /* program headers per ELF file */
-#define ELF_FILE_MAX (4ULL << 30)	      /* bytes */
 #define SECTION_MAX (512ULL << 20)	      /* bytes of one symbol or string table */
 #define DYNAMIC_MAX (64 * 1024)		      /* bytes of PT_DYNAMIC read from the target */
 #define LINK_MAP_MAX 4096		      /* link_map entries walked */
@@ -47,6 +48,7 @@ struct object {
 	size_t path_len;
 	bool is_deleted;
 	uint64_t inode;
+	dev_t dev;
 	uint64_t first_start, first_end; /* its lowest mapping (a name in map_files/) */
 	uint64_t span_start, span_end;			/* all its mappings */
 	uint64_t text_start, text_end;			/* its r-x mappings; equal when none */
@@ -197,6 +199,7 @@ static int parse_objects(const char *maps, struct resolver *rs)
 			cur->path_len = len;
 			cur->is_deleted = is_deleted;
 			cur->inode = m.inode;
+			cur->dev = makedev(m.dev_major, m.dev_minor);
 			cur->first_start = cur->span_start = m.start;
 			cur->first_end = m.end;
 			cur->module = -1;
@@ -287,51 +290,15 @@ static void elf_file_done(struct elf_file *f)
 	f->fd = -1;
 }
 
-static int open_checked(struct resolver *rs, const char *name, const struct object *o)
-{
-	struct stat st;
-	int fd = openat(rs->dfd, name, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		int r = -errno;
-
-		(void)close(fd);
-		return r;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_ino != o->inode) {
-		(void)close(fd);
-		return -ESTALE;
-	}
-	if ((uint64_t)st.st_size > ELF_FILE_MAX) {
-		(void)close(fd);
-		return -EFBIG;
-	}
-	return fd;
-}
-
-/* Open the file behind object o through /proc/PID/root (the target's view of the file system), or
- * /proc/PID/map_files when it was deleted or the path now names another file. */
+/* Open the file behind object o as it is mapped (see image.h: inside the process's root, never a
+ * FIFO or device, the mapped file itself or its mapping). */
 static int object_open(struct resolver *rs, const struct object *o)
 {
-	char name[HOOKS_PATH_MAX + 8];
-	int fd = -ENOENT;
+	struct image_ref ref = {.pid = rs->pid, .path = o->path, .path_len = o->path_len,
+				.start = o->first_start, .end = o->first_end, .inode = o->inode,
+				.dev = o->dev, .is_deleted = o->is_deleted};
 
-	if (!o->is_deleted) {
-		if (o->path_len >= HOOKS_PATH_MAX)
-			return -ENAMETOOLONG;
-		memcpy(name, "root", 4);
-		memcpy(name + 4, o->path, o->path_len);
-		name[4 + o->path_len] = '\0';
-		fd = open_checked(rs, name, o);
-		if (fd >= 0 || fd == -EFBIG)
-			return fd;
-	}
-	snprintf(name, sizeof(name), "map_files/%" PRIx64 "-%" PRIx64, o->first_start,
-		 o->first_end);
-	fd = open_checked(rs, name, o);
-	return fd;
+	return image_open_mapped(&ref, NULL);
 }
 
 /* Open and check the ELF file of object o (64-bit, our machine, ET_EXEC or ET_DYN) and read its

@@ -16,6 +16,7 @@
 #include "base/procfs.h"
 #include "base/util.h"
 #include "remote/agentload.h"
+#include "image/image.h"
 #include "remote/inject.h"
 #include "remote/insn.h"
 
@@ -176,7 +177,6 @@ static int map_existing_shared(struct agent_place *ap, pid_t pid, uint64_t start
 	_cleanup_close_ int dfd = -1, fd = -1;
 	const char *cursor;
 	struct proc_map m;
-	char name[96];
 	void *p;
 
 	dfd = open_proc_dir(pid);
@@ -186,10 +186,12 @@ static int map_existing_shared(struct agent_place *ap, pid_t pid, uint64_t start
 	while (procfs_maps_next(&cursor, &m) > 0) {
 		if (m.start != start || m.perms[3] != 's')
 			continue;
-		snprintf(name, sizeof(name), "map_files/%" PRIx64 "-%" PRIx64, m.start, m.end);
-		fd = openat(dfd, name, O_RDWR | O_CLOEXEC);
+		/* ours is a memfd: anything else the process put there is not opened */
+		if (!m.path || m.path_len < 7 || memcmp(m.path, "/memfd:", 7) != 0)
+			return -ENOENT;
+		fd = image_open_mapping(pid, m.start, m.end, O_RDWR, NULL);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		p = mmap(NULL, m.end - m.start, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (p == MAP_FAILED)
 			return -errno;

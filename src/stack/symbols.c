@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "stack/symbols.h"
+#include "base/procfs.h"
 #include "base/util.h"
+#include "image/image.h"
 
 /* From libstdc++ (<cxxabi.h> is C++ only). */
 char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *length, int *status);
@@ -30,7 +32,6 @@ char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *leng
 #define SYM_IMPORT_NEST_MAX    4	  /* DW_TAG_imported_unit within imported units */
 #define SYM_PHDRS_MAX	       4096
 #define SYM_BUILD_ID_MAX       64
-#define SYM_DEBUGINFO_PATH_MAX 65536
 
 struct module {
 	uint64_t lo, hi;     /* the run of mappings of this file, [lo, hi) */
@@ -65,8 +66,8 @@ struct strpool {
 
 struct symbolizer {
 	pid_t pid;
-	char *debuginfo_path;
-	Dwfl_Callbacks callbacks; /* points at debuginfo_path */
+	struct image_debug dbg;	  /* how its files and debug files are found */
+	Dwfl_Callbacks callbacks;
 	Dwfl *dwfl;		  /* NULL only after out-of-memory */
 
 	struct module *modules; /* sorted by lo, not overlapping */
@@ -311,86 +312,21 @@ static int find_elf_none(Dwfl_Module *mod, void **userdata, const char *modname,
 	return -1;
 }
 
-/* Read all of /proc/PID/maps (at most SYM_MAPS_BYTES_MAX, cut at a line end). Returns 0 with a
- * NUL-terminated malloc'd text, or -errno. */
+/* Read all of /proc/PID/maps. Returns 0 with a NUL-terminated malloc'd text, or -errno. */
 static int read_maps(struct symbolizer *s, char **ret_text)
 {
 	char path[64];
-	_cleanup_close_ int fd = -1;
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap = 0;
+	_cleanup_close_ int dfd = -1;
+	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int) s->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	snprintf(path, sizeof(path), "/proc/%d", (int) s->pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t r;
-
-		if (len + 4096 + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nbuf;
-
-			if (cap >= SYM_MAPS_BYTES_MAX) {
-				char *nl = memrchr(buf, '\n', len);
-
-				s->stats.modules_dropped++;
-				len = nl ? (size_t) (nl - buf) + 1 : 0;
-				break;
-			}
-			nbuf = realloc(buf, ncap);
-			if (!nbuf)
-				return -ENOMEM;
-			buf = nbuf;
-			cap = ncap;
-		}
-		r = read(fd, buf + len, cap - len - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		len += (size_t) r;
-	}
-	if (!buf)
-		return -ENODATA;
-	buf[len] = '\0';
-	*ret_text = steal_ptr(&buf);
-	return 0;
-}
-
-struct map_line {
-	uint64_t start, end, offset, inode;
-	unsigned major, minor;
-	char perms[5];
-	const char *path; /* into the text, not NUL-terminated */
-	size_t path_len;
-};
-
-/* Parse the line at *cursor and advance past it. Returns 1 with a line, 0 at the end, -EBADMSG. */
-static int next_map_line(const char **cursor, struct map_line *ret)
-{
-	const char *line = *cursor, *eol, *p;
-	int used = 0;
-
-	if (*line == '\0')
-		return 0;
-	eol = strchr(line, '\n');
-	if (!eol)
-		eol = line + strlen(line);
-	*cursor = *eol ? eol + 1 : eol;
-	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %x:%x %" SCNu64 "%n", &ret->start,
-		   &ret->end, ret->perms, &ret->offset, &ret->major, &ret->minor, &ret->inode,
-		   &used) < 7 ||
-	    used <= 0 || line + used > eol || ret->end < ret->start)
-		return -EBADMSG;
-	for (p = line + used; p < eol && *p == ' '; p++)
-		;
-	ret->path = p < eol ? p : NULL;
-	ret->path_len = (size_t) (eol - p);
-	return 1;
+	n = procfs_read_at(dfd, "maps", ret_text);
+	if (n == -EFBIG)
+		s->stats.modules_dropped++;
+	return n < 0 ? (int) n : 0;
 }
 
 /* Where the file offset of an executable mapping says the ELF file was loaded. */
@@ -434,53 +370,20 @@ out:
 	return r;
 }
 
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
 
-/* Open the file of module m as it is mapped: through /proc/PID/root when that is still the same
- * file, else through /proc/PID/map_files (and m->is_deleted set). Returns an fd, or -errno. */
-static int open_module_file(struct symbolizer *s, struct module *m, char *ret_name, size_t size)
+/* Open the file of module m as it is mapped (see image.h); m->is_deleted is set when it was
+ * opened through its mapping. Returns an fd, or -errno. */
+static int open_module_file(struct symbolizer *s, struct module *m)
 {
-	char root_name[SYM_STRING_MAX + 64];
-	char map_name[128];
-	_cleanup_close_ int fd = -1;
-	_cleanup_close_ int map_fd = -1;
-	struct stat st, map_st;
+	struct image_ref ref = {.pid = s->pid, .path = m->path, .path_len = strlen(m->path),
+				.start = m->exec_start, .end = m->exec_end, .inode = m->inode,
+				.dev = m->dev, .is_deleted = m->is_deleted};
+	bool is_mapping = false;
+	int fd = image_open_mapped(&ref, &is_mapping);
 
-	snprintf(root_name, sizeof(root_name), "/proc/%d/root%s", (int) s->pid, m->path);
-	snprintf(map_name, sizeof(map_name), "/proc/%d/map_files/%" PRIx64 "-%" PRIx64,
-		 (int) s->pid, m->exec_start, m->exec_end);
-	if (!m->is_deleted) {
-		fd = open(root_name, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_ino == m->inode && st.st_dev == m->dev) {
-			snprintf(ret_name, size, "%s", root_name);
-			return steal_fd(&fd);
-		}
-		/* Not the file the maps name: replaced, or a device number that differs (overlayfs,
-		 * btrfs subvolumes). The mapped file itself decides; when we may not open it (no
-		 * CAP_SYS_ADMIN) the inode number alone does: a replaced file cannot have the inode
-		 * of the old one, which stays allocated while it is mapped. */
-		map_fd = open(map_name, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (map_fd >= 0 ? fstat(map_fd, &map_st) == 0 && same_file(&st, &map_st)
-				 : st.st_ino == m->inode)) {
-			snprintf(ret_name, size, "%s", root_name);
-			return steal_fd(&fd);
-		}
+	if (fd >= 0 && is_mapping)
 		m->is_deleted = true;
-		if (map_fd < 0)
-			return -ENOENT;
-		snprintf(ret_name, size, "%s", map_name);
-		return steal_fd(&map_fd);
-	}
-	map_fd = open(map_name, O_RDONLY | O_CLOEXEC);
-	if (map_fd < 0)
-		return -errno;
-	snprintf(ret_name, size, "%s", map_name);
-	return steal_fd(&map_fd);
+	return fd;
 }
 
 /* Report module m, whose file is open on *fd as name, to libdwfl (between dwfl_report_begin or
@@ -503,14 +406,14 @@ static void report_module_fd(struct symbolizer *s, struct module *m, const char 
 /* Open and report a new module to libdwfl; m->dwmod stays NULL when that is not possible. */
 static void report_new_module(struct symbolizer *s, struct module *m)
 {
-	char name[SYM_STRING_MAX + 64];
 	_cleanup_close_ int fd = -1;
 
 	m->dwmod = NULL;
-	fd = open_module_file(s, m, name, sizeof(name));
+	fd = open_module_file(s, m);
 	if (fd < 0)
 		return;
-	report_module_fd(s, m, name, &fd);
+	/* the name libdwfl keeps is the process's path, never one that opens anything */
+	report_module_fd(s, m, m->path, &fd);
 }
 
 /* Whether the new module n describes the same mapping of the same file as old module o. */
@@ -578,15 +481,22 @@ static int parse_modules(struct symbolizer *s, const char *text, struct module *
 	const char *cursor = text;
 	struct run run = {0};
 	bool has_run = false;
-	struct map_line ml;
+	struct proc_map ml;
 	int r;
 
-	while ((r = next_map_line(&cursor, &ml)) != 0) {
+	while ((r = procfs_maps_next(&cursor, &ml)) != 0) {
 		dev_t dev;
 
-		if (r < 0)
-			continue; /* skip a line we do not understand, keep the rest */
-		dev = makedev(ml.major, ml.minor);
+		if (r < 0) {
+			/* skip a line we do not understand, keep the rest */
+			const char *nl = strchr(cursor, '\n');
+
+			if (!nl)
+				break;
+			cursor = nl + 1;
+			continue;
+		}
+		dev = makedev(ml.dev_major, ml.dev_minor);
 		if (has_run && ml.path && run.path && ml.path_len == run.path_len &&
 		    memcmp(ml.path, run.path, ml.path_len) == 0 && ml.inode == run.m.inode &&
 		    dev == run.m.dev && ml.start >= run.m.hi) {
@@ -663,6 +573,8 @@ static int load_modules(struct symbolizer *s)
 		/* libdwfl is unusable: keep the modules, without their files. */
 		for (size_t i = 0; i < n; i++)
 			mods[i].dwmod = NULL;
+	} else if (s->dwfl) {
+		image_dwfl_set_userdata(s->dwfl, &s->dbg);
 	}
 
 	if (kept != s->n_modules || kept != n)
@@ -864,6 +776,7 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 				 .build_id = module_build_id(s, m),
 				 .is_module_deleted = m->is_deleted};
 	Dwarf_Addr bias = 0;
+	Dwarf *dw;
 	Dwarf_Die *cudie;
 	Dwfl_Line *line;
 	const char *sym;
@@ -876,7 +789,9 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 		frames[0] = tmpl;
 		return 1;
 	}
-	cudie = dwfl_module_addrdie(m->dwmod, addr, &bias);
+	/* DIEs only from DWARF whose alternate file (if any) was found safely */
+	dw = dwfl_module_getdwarf(m->dwmod, &bias);
+	cudie = dw && image_set_alt(&s->dbg, dw) ? dwfl_module_addrdie(m->dwmod, addr, &bias) : NULL;
 	if (cudie) {
 		Dwarf_Die path[SYM_SCOPE_DEPTH_MAX];
 		size_t depth = pc_scopes(cudie, addr - bias, path, SYM_SCOPE_DEPTH_MAX);
@@ -912,44 +827,6 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 
 /* ---- the symbolizer -------------------------------------------------------------------------- */
 
-/* The libdwfl search path: ours first, then the standard one, then the target's own. Entries of
- * LEAKMOND_DEBUGINFO_PATH that are not absolute are ignored (libdwfl reads relative entries
- * relative to each binary, and +/- as flags). */
-static char *debuginfo_path_new(pid_t pid)
-{
-	const char *env = getenv("LEAKMOND_DEBUGINFO_PATH");
-	char root[64];
-	struct stat st_root, st_ours;
-	size_t env_len = env ? strnlen(env, SYM_DEBUGINFO_PATH_MAX) : 0;
-	size_t cap = env_len + 256;
-	char *path = malloc(cap);
-	size_t len = 0;
-
-	if (!path)
-		return NULL;
-	/* Empty and relative entries: next to the binary and in its .debug subdirectory. */
-	len += (size_t) snprintf(path, cap, ":.debug");
-	for (size_t i = 0; i < env_len;) {
-		size_t j = i;
-
-		while (j < env_len && env[j] != ':')
-			j++;
-		if (env[i] == '/') {
-			path[len++] = ':';
-			memcpy(path + len, env + i, j - i);
-			len += j - i;
-		}
-		i = j + 1;
-	}
-	len += (size_t) snprintf(path + len, cap - len, ":/usr/lib/debug");
-	snprintf(root, sizeof(root), "/proc/%d/root", (int) pid);
-	if (stat(root, &st_root) == 0 && stat("/", &st_ours) == 0 && !same_file(&st_root, &st_ours))
-		snprintf(path + len, cap - len, ":/proc/%d/root/usr/lib/debug", (int) pid);
-	else
-		path[len] = '\0';
-	return path;
-}
-
 struct symbolizer *symbolizer_new(pid_t pid)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -958,12 +835,13 @@ struct symbolizer *symbolizer_new(pid_t pid)
 		return NULL;
 	s->pid = pid;
 	(void) elf_version(EV_CURRENT);
-	s->debuginfo_path = debuginfo_path_new(pid);
-	if (!s->debuginfo_path)
-		return symbolizer_free(s);
+	if (image_debug_init(&s->dbg, pid) < 0) {
+		image_debug_done(&s->dbg);
+		free(s);
+		return NULL;
+	}
 	s->callbacks = (Dwfl_Callbacks){.find_elf = find_elf_none,
-					.find_debuginfo = dwfl_standard_find_debuginfo,
-					.debuginfo_path = &s->debuginfo_path};
+					.find_debuginfo = image_find_debuginfo};
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl)
 		return symbolizer_free(s);
@@ -981,7 +859,7 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 	free(s->modules);
 	cache_clear(s);
 	strpool_done(&s->strings);
-	free(s->debuginfo_path);
+	image_debug_done(&s->dbg);
 	free(s);
 	return NULL;
 }

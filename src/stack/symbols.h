@@ -29,7 +29,6 @@
 #define SYM_STRING_MAX	      4096	  /* longest name or path kept, in bytes with the NUL */
 #define SYM_STRINGS_BYTES_MAX (64U << 20) /* all interned strings together */
 #define SYM_MODULES_MAX	      4096 /* modules from one read of the maps (each holds a descriptor) */
-#define SYM_MAPS_BYTES_MAX    (64U << 20) /* bytes of /proc/PID/maps read */
 
 struct sym_frame {
 	uint64_t pc;		/* the pc looked up (as given) */

@@ -12,13 +12,13 @@
 
 #include "base/procfs.h"
 #include "base/util.h"
+#include "image/image.h"
 #include "stack/unwind.h"
-
-#define MAPS_BYTES_MAX (16U << 20)
 
 struct unwinder {
 	Dwfl *dwfl;
 	Dwfl_Callbacks callbacks;
+	struct image_debug dbg; /* how its files and debug files are opened */
 	pid_t pid;
 	int mem_fd;
 	bool is_attached;
@@ -35,8 +35,6 @@ struct unwinder {
 	size_t max, n;
 	bool is_first;
 };
-
-static char *debuginfo_path = NULL;
 
 bool unwind_in_ranges(const struct unwind_range *exec, size_t n_exec, uint64_t pc)
 {
@@ -76,43 +74,21 @@ size_t unwind_plausible_depth(const uint64_t *pcs, const uint64_t *sps, size_t n
 static int read_exec_ranges(struct unwinder *u)
 {
 	char path[64];
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int dfd = -1;
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ struct unwind_range *exec = NULL;
-	size_t len = 0, cap = 0, n = 0, n_cap = 0;
+	size_t n = 0, n_cap = 0;
 	const char *cursor;
 	struct proc_map m;
+	ssize_t len;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)u->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	snprintf(path, sizeof(path), "/proc/%d", (int)u->pid);
+	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t r;
-
-		if (len + 4096 + 1 > cap) {
-			char *t;
-
-			if (cap >= MAPS_BYTES_MAX)
-				break;
-			cap = cap ? 2 * cap : 65536;
-			t = realloc(text, cap);
-			if (!t)
-				return -ENOMEM;
-			text = t;
-		}
-		r = read(fd, text + len, cap - len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	if (!text)
-		return -ENODATA;
-	text[len] = '\0';
+	len = procfs_read_at(dfd, "maps", &text);
+	if (len < 0)
+		return (int)len;
 	cursor = text;
 	while (procfs_maps_next(&cursor, &m) > 0) {
 		if (m.perms[2] != 'x' || m.end <= m.start)
@@ -187,32 +163,14 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
-/* Open a module's file the way the target sees it: through /proc/PID/root, or its mapping
- * (map_files) when the file on disk is gone. */
+/* A module's file, opened by the image module (inside the target's root, checked against its
+ * mapping); the vdso from the target's memory, as libdwfl does it. */
 static int find_elf(Dwfl_Module *mod, void **userdata, const char *module_name, Dwarf_Addr base,
 		    char **file_name, Elf **elfp)
 {
-	pid_t pid = (pid_t)(intptr_t)*userdata;
-	char path[4200];
-	int fd;
-
-	if (module_name[0] == '/' && pid > 0) {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, module_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			*file_name = strdup(path);
-			*elfp = NULL;
-			return fd;
-		}
-	}
-	return dwfl_linux_proc_find_elf(mod, userdata, module_name, base, file_name, elfp);
-}
-
-static int set_pid(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
-		   void *arg)
-{
-	*userdata = arg; /* find_elf gets the pid through the module's userdata */
-	return DWARF_CB_OK;
+	if (module_name && module_name[0] == '[')
+		return dwfl_linux_proc_find_elf(mod, userdata, module_name, base, file_name, elfp);
+	return image_find_elf(mod, userdata, module_name, base, file_name, elfp);
 }
 
 static int report(struct unwinder *u)
@@ -223,7 +181,7 @@ static int report(struct unwinder *u)
 	r = dwfl_linux_proc_report(u->dwfl, u->pid);
 	if (dwfl_report_end(u->dwfl, NULL, NULL) != 0 || r != 0)
 		return r > 0 ? -r : -EIO;
-	(void)dwfl_getmodules(u->dwfl, set_pid, (void *)(intptr_t)u->pid, 0);
+	image_dwfl_set_userdata(u->dwfl, &u->dbg);
 	return 0;
 }
 
@@ -236,8 +194,12 @@ struct unwinder *unwinder_new(pid_t pid, int mem_fd)
 	u->pid = pid;
 	u->mem_fd = mem_fd;
 	u->callbacks.find_elf = find_elf;
-	u->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
-	u->callbacks.debuginfo_path = &debuginfo_path;
+	u->callbacks.find_debuginfo = image_find_debuginfo;
+	if (image_debug_init(&u->dbg, pid) < 0) {
+		unwinder_free(u);
+		errno = ENOMEM;
+		return NULL;
+	}
 	u->dwfl = dwfl_begin(&u->callbacks);
 	if (!u->dwfl || report(u) < 0) {
 		unwinder_free(u);
@@ -255,6 +217,7 @@ struct unwinder *unwinder_free(struct unwinder *u)
 	if (u->dwfl)
 		dwfl_end(u->dwfl);
 	free(u->exec);
+	image_debug_done(&u->dbg);
 	free(u);
 	return NULL;
 }
