@@ -18,6 +18,7 @@
 #include "stack/symbols.h"
 #include "base/procfs.h"
 #include "base/util.h"
+#include "image/hooks.h"
 #include "image/image.h"
 
 /* From libstdc++ (<cxxabi.h> is C++ only). */
@@ -329,43 +330,36 @@ static int read_maps(struct symbolizer *s, char **ret_text)
 	return n < 0 ? (int) n : 0;
 }
 
-/* Where the file offset of an executable mapping says the ELF file was loaded. */
+/* Where the file offset of an executable mapping says the ELF file was loaded: the image
+ * module's rule (hooks_load_bias_exec), the one the hooks are placed by. */
 static int elf_load_bias(int fd, uint64_t map_start, uint64_t map_offset, bool *ret_is_exec_type,
 			 uint64_t *ret_bias)
 {
-	uint64_t page = (uint64_t) sysconf(_SC_PAGESIZE);
 	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	GElf_Phdr *phdrs = NULL;
 	GElf_Ehdr ehdr;
-	size_t phnum;
+	size_t phnum, n = 0;
 	int r = -ENOEXEC;
 
 	if (!elf)
 		return -ENOEXEC;
 	if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
-	    elf_getphdrnum(elf, &phnum) != 0)
+	    elf_getphdrnum(elf, &phnum) != 0 || (ehdr.e_type != ET_EXEC && ehdr.e_type != ET_DYN))
 		goto out;
-	if (ehdr.e_type == ET_EXEC) {
-		*ret_is_exec_type = true;
-		*ret_bias = 0;
-		r = 0;
+	phnum = phnum < SYM_PHDRS_MAX ? phnum : SYM_PHDRS_MAX;
+	phdrs = calloc(phnum ? phnum : 1, sizeof(*phdrs));
+	if (!phdrs) {
+		r = -ENOMEM;
 		goto out;
 	}
-	if (ehdr.e_type != ET_DYN)
-		goto out;
-	for (size_t i = 0; i < phnum && i < SYM_PHDRS_MAX; i++) {
-		GElf_Phdr ph;
-
-		if (!gelf_getphdr(elf, (int) i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if ((ph.p_offset & ~(page - 1)) <= map_offset &&
-		    map_offset < ph.p_offset + ph.p_filesz) {
-			*ret_is_exec_type = false;
-			*ret_bias = map_start - (ph.p_vaddr - ph.p_offset + map_offset);
-			r = 0;
-			break;
-		}
-	}
+	for (size_t i = 0; i < phnum; i++)
+		if (gelf_getphdr(elf, (int) i, &phdrs[n]))
+			n++;
+	r = hooks_load_bias_exec(phdrs, n, map_start, map_offset, ret_bias);
+	if (r == 0)
+		*ret_is_exec_type = ehdr.e_type == ET_EXEC;
 out:
+	free(phdrs);
 	elf_end(elf);
 	return r;
 }
