@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "base/signals.h"
+#include "stack/symsvc.h"
 #include "session/session.h"
 #include "config/options.h"
 
@@ -53,5 +54,15 @@ int main(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "leakmond: cannot install the crash handler (%s)\n", strerror(-r));
 	signal(SIGPIPE, SIG_IGN);
-	return session_run(&opts);
+	/* target files are parsed in a sandboxed helper (symsvc.h); LEAKMOND_SYMBOLIZER=inprocess
+	 * keeps them here (debugging leakmond itself) */
+	if (!getenv("LEAKMOND_SYMBOLIZER") || strcmp(getenv("LEAKMOND_SYMBOLIZER"), "inprocess")) {
+		r = symsvc_start();
+		if (r < 0)
+			log_warning("the symbolizer helper cannot start (%s): symbolizing in process",
+				    strerror(-r));
+	}
+	r = session_run(&opts);
+	symsvc_stop();
+	return r;
 }

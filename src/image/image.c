@@ -170,19 +170,12 @@ int image_open_mapped(const struct image_ref *ref, bool *ret_is_mapping)
 
 /* ---- debug files ----------------------------------------------------------------------------- */
 
-int image_debug_init(struct image_debug *d, pid_t pid)
+/* The directories searched in our own root, from the environment. */
+static int debug_dirs_init(struct image_debug *d)
 {
 	const char *env = getenv("LEAKMOND_DEBUGINFO_PATH");
-	struct stat st_root, st_ours;
-	char name[64];
 	size_t n = 0;
 
-	memset(d, 0, sizeof(*d));
-	d->pid = pid;
-	d->root_fd = -1;
-	d->own_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (d->own_root_fd < 0)
-		return -errno;
 	d->dirs = calloc(DEBUG_DIRS_MAX + 2, sizeof(*d->dirs));
 	if (!d->dirs)
 		return -ENOMEM;
@@ -201,14 +194,48 @@ int image_debug_init(struct image_debug *d, pid_t pid)
 	d->dirs[n] = strdup("/usr/lib/debug");
 	if (!d->dirs[n])
 		return -ENOMEM;
+	return 0;
+}
+
+int image_debug_init(struct image_debug *d, pid_t pid)
+{
+	struct stat st_root, st_ours;
+	char name[64];
+	int r;
+
+	memset(d, 0, sizeof(*d));
+	d->pid = pid;
+	d->root_fd = -1;
+	d->own_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (d->own_root_fd < 0)
+		return -errno;
+	r = debug_dirs_init(d);
+	if (r < 0)
+		return r;
 	d->is_own_root = true;
 	if (pid > 0) {
 		d->root_fd = open_proc_root(pid);
+		d->has_process_root = d->root_fd >= 0;
 		snprintf(name, sizeof(name), "/proc/%d/root", (int)pid);
 		if (stat(name, &st_root) == 0 && stat("/", &st_ours) == 0)
 			d->is_own_root = same_file(&st_root, &st_ours);
 	}
 	return 0;
+}
+
+int image_debug_init_brokered(struct image_debug *d, pid_t pid, bool is_own_root,
+			      int (*open_fn)(void *ctx, bool in_process_root, const char *path,
+					     struct stat *ret_st),
+			      void *ctx)
+{
+	memset(d, 0, sizeof(*d));
+	d->pid = pid;
+	d->root_fd = d->own_root_fd = -1;
+	d->is_own_root = is_own_root;
+	d->has_process_root = pid > 0;
+	d->open_fn = open_fn;
+	d->open_ctx = ctx;
+	return debug_dirs_init(d);
 }
 
 void image_debug_done(struct image_debug *d)
@@ -281,10 +308,12 @@ static bool file_matches(int fd, const unsigned char *id, size_t len, GElf_Word 
 }
 
 /* Open candidate path inside root_fd and keep it if it is the module's debug file. */
-static int try_candidate(int root_fd, const char *path, const unsigned char *id, size_t id_len,
-			 GElf_Word crc)
+static int try_candidate(struct image_debug *d, bool in_process_root, const char *path,
+			 const unsigned char *id, size_t id_len, GElf_Word crc)
 {
-	int fd = image_open_in_root(root_fd, path, strlen(path), NULL);
+	int fd = d->open_fn ? d->open_fn(d->open_ctx, in_process_root, path, NULL)
+			    : image_open_in_root(in_process_root ? d->root_fd : d->own_root_fd,
+						 path, strlen(path), NULL);
 
 	if (fd < 0)
 		return fd;
@@ -320,15 +349,15 @@ static int find_by_id(struct image_debug *d, const unsigned char *id, size_t id_
 	build_id_path(id, id_len, rel, sizeof(rel));
 	for (size_t i = 0; d->dirs[i]; i++) {
 		snprintf(path, sizeof(path), "%s/%s", d->dirs[i], rel);
-		fd = try_candidate(d->own_root_fd, path, id, id_len, 0);
+		fd = try_candidate(d, false, path, id, id_len, 0);
 		if (fd >= 0) {
 			*ret_name = strdup(path);
 			return fd;
 		}
 	}
-	if (!d->is_own_root && d->root_fd >= 0) {
+	if (!d->is_own_root && d->has_process_root) {
 		snprintf(path, sizeof(path), "/usr/lib/debug/%s", rel);
-		fd = try_candidate(d->root_fd, path, id, id_len, 0);
+		fd = try_candidate(d, true, path, id, id_len, 0);
 		if (fd >= 0)
 			return fd;
 	}
@@ -365,14 +394,14 @@ int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 		return -1;
 	memcpy(dir, modname, (size_t)(slash - modname));
 	dir[slash - modname] = '\0';
-	if (d->root_fd >= 0) {
+	if (d->has_process_root) {
 		const char *prefix[] = {"", "", "/usr/lib/debug"}, *sub[] = {"", "/.debug", ""};
 
 		for (size_t i = 0; i < ARRAY_SIZE(prefix); i++) {
 			if (snprintf(path, sizeof(path), "%s%s%s/%s", prefix[i], dir, sub[i],
 				     debuglink_file) >= (int)sizeof(path))
 				continue;
-			fd = try_candidate(d->root_fd, path, bits, idn, debuglink_crc);
+			fd = try_candidate(d, true, path, bits, idn, debuglink_crc);
 			if (fd >= 0) {
 				if (d->is_own_root)
 					*debuginfo_file_name = strdup(path);
@@ -384,7 +413,7 @@ int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 		if (snprintf(path, sizeof(path), "/usr/lib/debug%s/%s", dir, debuglink_file) >=
 		    (int)sizeof(path))
 			return -1;
-		fd = try_candidate(d->own_root_fd, path, bits, idn, debuglink_crc);
+		fd = try_candidate(d, false, path, bits, idn, debuglink_crc);
 		if (fd >= 0) {
 			*debuginfo_file_name = strdup(path);
 			return fd;

@@ -73,11 +73,23 @@ struct image_debug {
 			     * LEAKMOND_DEBUGINFO_PATH's absolute entries, then /usr/lib/debug */
 	struct image_alt *alts; /* alternate (dwz) files given to libdw by image_set_alt */
 	size_t n_alts;
+	bool has_process_root; /* the process's root can be searched (root_fd, or open_fn) */
+	/* When set (a symbolizer in the sandboxed helper, which may open nothing itself), every
+	 * candidate is opened by this instead, as image_open_in_root would open it inside the
+	 * process's root (in_process_root) or ours. Returns an fd or -errno. */
+	int (*open_fn)(void *ctx, bool in_process_root, const char *path, struct stat *ret_st);
+	void *open_ctx;
 };
 
 /* Set up d for process pid (its root opened, the directories read from the environment).
  * Returns 0 or -errno. */
 int image_debug_init(struct image_debug *d, pid_t pid);
+/* The same for a search that opens nothing itself: candidates are opened by open_fn (see
+ * struct image_debug); is_own_root says whether the process's root is ours. */
+int image_debug_init_brokered(struct image_debug *d, pid_t pid, bool is_own_root,
+			      int (*open_fn)(void *ctx, bool in_process_root, const char *path,
+					     struct stat *ret_st),
+			      void *ctx);
 void image_debug_done(struct image_debug *d);
 
 /* Set d as the userdata of every module of dwfl (after dwfl_report_end). */

@@ -20,6 +20,7 @@
 #include "base/util.h"
 #include "image/hooks.h"
 #include "image/image.h"
+#include "stack/symsvc.h"
 
 /* From libstdc++ (<cxxabi.h> is C++ only). */
 char *__cxa_demangle(const char *mangled_name, char *output_buffer, size_t *length, int *status);
@@ -67,6 +68,12 @@ struct strpool {
 
 struct symbolizer {
 	pid_t pid;
+	struct sym_access access; /* brokered (in the helper) when access.read_maps is set */
+	bool is_remote;		  /* lookups go to the helper process (symsvc.h) */
+	uint32_t sid;		  /* ... as its symbolizer sid */
+	uint32_t svc_gen;	  /* ... of the helper of this generation */
+	uint64_t svc_drops;	  /* ... whose cache was dropped this many times */
+	uint64_t svc_changes;	  /* ... whose modules changed this many times */
 	struct image_debug dbg;	  /* how its files and debug files are found */
 	Dwfl_Callbacks callbacks;
 	Dwfl *dwfl;		  /* NULL only after out-of-memory */
@@ -320,6 +327,13 @@ static int read_maps(struct symbolizer *s, char **ret_text)
 	_cleanup_close_ int dfd = -1;
 	ssize_t n;
 
+	if (s->access.read_maps) {
+		int r = s->access.read_maps(s->access.ctx, ret_text);
+
+		if (r == -EFBIG)
+			s->stats.modules_dropped++;
+		return r;
+	}
 	snprintf(path, sizeof(path), "/proc/%d", (int) s->pid);
 	dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -373,7 +387,8 @@ static int open_module_file(struct symbolizer *s, struct module *m)
 				.start = m->exec_start, .end = m->exec_end, .inode = m->inode,
 				.dev = m->dev, .is_deleted = m->is_deleted};
 	bool is_mapping = false;
-	int fd = image_open_mapped(&ref, &is_mapping);
+	int fd = s->access.open_mapped ? s->access.open_mapped(s->access.ctx, &ref, &is_mapping)
+				       : image_open_mapped(&ref, &is_mapping);
 
 	if (fd >= 0 && is_mapping)
 		m->is_deleted = true;
@@ -571,10 +586,14 @@ static int load_modules(struct symbolizer *s)
 		image_dwfl_set_userdata(s->dwfl, &s->dbg);
 	}
 
-	if (kept != s->n_modules || kept != n)
+	if (kept != s->n_modules || kept != n) {
 		s->gen++;
-	if (kept != s->n_modules)
+		s->stats.module_changes++;
+	}
+	if (kept != s->n_modules) {
 		cache_clear(s);
+		s->stats.cache_drops++;
+	}
 	free(s->modules);
 	s->modules = steal_ptr(&mods);
 	s->n_modules = n;
@@ -821,10 +840,75 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 
 /* ---- the symbolizer -------------------------------------------------------------------------- */
 
-struct symbolizer *symbolizer_new(pid_t pid)
+/* A symbolizer whose lookups are requests to the helper process (symsvc.h). If the helper cannot
+ * take it now, it is asked again at the next lookup. */
+static struct symbolizer *remote_new(pid_t pid)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->is_remote = true;
+	s->dbg.root_fd = s->dbg.own_root_fd = -1;
+	(void) symsvc_open(pid, &s->sid, &s->svc_gen);
+	return s;
+}
+
+/* Look pc up through the helper, the strings interned here. Frames of an unknown pc say whether
+ * it was in a known module (*ret_is_known): those of a pc that made the helper overrun its budget
+ * or die count as known (never asked again). */
+static size_t remote_resolve(struct symbolizer *s, uint64_t pc, bool is_return_address,
+			     struct sym_frame *frames, bool *ret_is_known)
+{
+	int n = -ESTALE;
+
+	*ret_is_known = false;
+	for (int tries = 0; tries < 2 && n == -ESTALE; tries++) {
+		uint64_t drops[2] = {s->svc_drops, s->svc_changes};
+
+		if ((s->svc_gen == 0 || s->svc_gen != symsvc_generation()) &&
+		    symsvc_open(s->pid, &s->sid, &s->svc_gen) < 0)
+			break;
+		n = symsvc_lookup(s->sid, s->svc_gen, pc, is_return_address, frames,
+				  SYM_INLINE_MAX, drops);
+		if (n > 0 && drops[0] != s->svc_drops) {
+			/* the helper dropped its results (a module went away): ours go too */
+			cache_clear(s);
+			s->stats.cache_drops++;
+		}
+		if (n > 0 && (drops[0] != s->svc_drops || drops[1] != s->svc_changes))
+			s->gen++; /* its modules changed: cached unknown pcs are asked again */
+		if (n > 0) {
+			s->svc_drops = drops[0];
+			s->svc_changes = drops[1];
+		}
+	}
+	s->last_read_ns = now_ns(); /* an unknown pc is asked again at most every SYM_REREAD_NS */
+	if (n <= 0) {
+		*ret_is_known = n == -ETIMEDOUT || n == -EPIPE || n == -EPROTO;
+		frames[0] = (struct sym_frame){0};
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct sym_frame *f = &frames[i];
+
+		f->module = f->module ? intern(s, f->module) : NULL;
+		f->build_id = f->build_id ? intern(s, f->build_id) : NULL;
+		f->function = f->function ? intern(s, f->function) : NULL;
+		f->file = f->file ? intern(s, f->file) : NULL;
+	}
+	*ret_is_known = frames[0].module != NULL;
+	return (size_t) n;
+}
+
+struct symbolizer *symbolizer_new(pid_t pid)
+{
+	struct symbolizer *s;
+
+	if (pid > 0 && symsvc_is_running())
+		return remote_new(pid);
+	s = calloc(1, sizeof(*s));
 	if (!s)
 		return NULL;
 	s->pid = pid;
@@ -844,10 +928,36 @@ struct symbolizer *symbolizer_new(pid_t pid)
 	return s;
 }
 
+struct symbolizer *symbolizer_new_brokered(pid_t pid, const struct sym_access *a)
+{
+	struct symbolizer *s = calloc(1, sizeof(*s));
+
+	if (!s || !a || pid <= 0) {
+		free(s);
+		return NULL;
+	}
+	s->pid = pid;
+	s->access = *a;
+	(void) elf_version(EV_CURRENT);
+	if (image_debug_init_brokered(&s->dbg, pid, a->is_own_root, a->open_debug, a->ctx) < 0) {
+		image_debug_done(&s->dbg);
+		free(s);
+		return NULL;
+	}
+	s->callbacks = (Dwfl_Callbacks){.find_elf = find_elf_none,
+					.find_debuginfo = image_find_debuginfo};
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl || load_modules(s) == -ENOMEM)
+		return symbolizer_free(s);
+	return s;
+}
+
 struct symbolizer *symbolizer_free(struct symbolizer *s)
 {
 	if (!s)
 		return NULL;
+	if (s->is_remote)
+		symsvc_close(s->sid, s->svc_gen);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	free(s->modules);
@@ -862,6 +972,14 @@ void symbolizer_reset(struct symbolizer *s)
 {
 	if (!s)
 		return;
+	if (s->is_remote) {
+		cache_clear(s);
+		s->gen++;
+		s->stats.cache_drops++;
+		if (symsvc_reset(s->sid, s->svc_gen) < 0)
+			s->svc_gen = 0; /* opened again at the next lookup */
+		return;
+	}
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	s->dwfl = dwfl_begin(&s->callbacks);
@@ -879,7 +997,11 @@ static size_t resolve(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		      struct sym_frame *frames, bool *ret_is_known)
 {
 	uint64_t addr = is_return_address && pc > 0 ? pc - 1 : pc;
-	struct module *m = find_module(s, addr);
+	struct module *m;
+
+	if (s->is_remote)
+		return remote_resolve(s, pc, is_return_address, frames, ret_is_known);
+	m = find_module(s, addr);
 
 	if (!m && may_reread && s->pid > 0 && load_modules(s) == 0)
 		m = find_module(s, addr);
@@ -987,6 +1109,17 @@ void symbolizer_get_stats(const struct symbolizer *s, struct sym_stats *ret)
 		return;
 	}
 	*ret = s->stats;
+	if (s->is_remote) {
+		struct sym_stats r;
+
+		if (symsvc_stats(s->sid, s->svc_gen, &r) == 0) {
+			ret->maps_reads = r.maps_reads;
+			ret->modules_dropped += r.modules_dropped;
+			ret->modules = r.modules;
+			ret->modules_deleted = r.modules_deleted;
+		}
+		return;
+	}
 	ret->modules = (unsigned) s->n_modules;
 	ret->modules_deleted = 0;
 	for (size_t i = 0; i < s->n_modules; i++)

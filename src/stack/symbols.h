@@ -48,6 +48,8 @@ struct sym_stats {
 	uint64_t maps_reads;	    /* reads of /proc/PID/maps (the first one included) */
 	uint64_t cache_full;	    /* results not cached because SYM_CACHE_MAX was reached */
 	uint64_t strings_truncated; /* strings cut to SYM_STRING_MAX */
+	uint64_t cache_drops;	    /* times the cache was dropped (a module went away, a reset) */
+	uint64_t module_changes;    /* times a read of the maps changed the modules */
 	uint64_t strings_dropped; /* strings reported NULL because SYM_STRINGS_BYTES_MAX was hit */
 	uint64_t modules_dropped; /* modules ignored because of SYM_MODULES_MAX or the maps cap */
 	unsigned modules;	  /* modules currently known */
@@ -55,11 +57,37 @@ struct sym_stats {
 };
 
 struct symbolizer;
+struct image_ref;
+struct stat;
+
+/* How a symbolizer in the sandboxed helper (symsvc.h) reaches its process: it reads and opens
+ * nothing itself; leakmond does it on its behalf (each returns what the direct call would). */
+struct sym_access {
+	void *ctx;
+	int (*read_maps)(void *ctx, char **ret_text); /* all of /proc/PID/maps, malloc'd */
+	int (*open_mapped)(void *ctx, const struct image_ref *ref, bool *ret_is_mapping);
+	int (*open_debug)(void *ctx, bool in_process_root, const char *path, struct stat *ret_st);
+	bool is_own_root; /* the process's root is ours */
+};
+
+/* Figures of the symbolizer helper process (symsvc.h), when one runs. */
+struct sym_service_stats {
+	bool is_running;      /* symbolization happens in the helper */
+	bool is_sandboxed;    /* its system call filter is in place */
+	bool is_unprivileged; /* it runs without capabilities (uid 65534 when we are root) */
+	unsigned restarts;    /* times it was restarted (it died or overran its budget) */
+	unsigned timeouts;    /* requests that overran the budget */
+	uint64_t requests;
+};
 
 /* A symbolizer for process pid, with its modules read from /proc/PID/maps now. Returns NULL only
  * on out-of-memory; a process that cannot be read (gone, no permission) gives a symbolizer that
  * resolves nothing (every lookup gives one frame of NULLs). */
 struct symbolizer *symbolizer_new(pid_t pid);
+
+/* A symbolizer for process pid whose maps and files come through a (see struct sym_access): the
+ * one the helper process runs. a is copied. */
+struct symbolizer *symbolizer_new_brokered(pid_t pid, const struct sym_access *a);
 
 /* Free s and everything it owns (all strings handed out become invalid). NULL is fine. Returns
  * NULL. */

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "stack/symbols.h"
+#include "stack/symsvc.h"
 
 #define LINE_TIMEOUT_MS 10000
 #define REAP_TIMEOUT_MS 5000
@@ -1267,6 +1268,155 @@ START_TEST(test_corrupt_abstract_origin)
 }
 END_TEST
 
+/* ---- the sandboxed helper process (symsvc.h) ---------------------------------------------- */
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void svc_setup(void)
+{
+	ck_assert_int_eq(symsvc_start(), 0);
+}
+
+static void svc_teardown(void)
+{
+	symsvc_stop();
+}
+
+/* Read "Key:\tvalue" of /proc/PID/status into buf. */
+static bool status_field(pid_t pid, const char *key, char *buf, size_t size)
+{
+	char name[64], line[256];
+	size_t klen = strlen(key);
+	bool found = false;
+	FILE *f;
+
+	snprintf(name, sizeof(name), "/proc/%d/status", (int)pid);
+	f = fopen(name, "re");
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			snprintf(buf, size, "%s", line + klen + 1 + strspn(line + klen + 1, " \t"));
+			buf[strcspn(buf, "\n")] = '\0';
+			found = true;
+		}
+	fclose(f);
+	return found;
+}
+
+START_TEST(test_helper_sandboxed)
+{
+	struct sym_service_stats st;
+	pid_t pid = symsvc_pid();
+	char v[128];
+
+	symsvc_get_stats(&st);
+	ck_assert(st.is_running);
+	ck_assert_int_gt(pid, 0);
+	ck_assert(st.is_sandboxed);
+	ck_assert(status_field(pid, "Seccomp", v, sizeof(v)));
+	ck_assert_str_eq(v, "2");
+	ck_assert(status_field(pid, "NoNewPrivs", v, sizeof(v)));
+	ck_assert_str_eq(v, "1");
+	if (geteuid() == 0) {
+		ck_assert(st.is_unprivileged);
+		ck_assert(status_field(pid, "Uid", v, sizeof(v)));
+		ck_assert_int_eq(atoi(v), 65534);
+		ck_assert(status_field(pid, "CapEff", v, sizeof(v)));
+		ck_assert_str_eq(v, "0000000000000000");
+	}
+	ck_assert(status_field(pid, "Name", v, sizeof(v)));
+	ck_assert_str_eq(v, "leakmond-sym");
+}
+END_TEST
+
+/* The helper killed between requests: the next lookup starts another one and names the pc. */
+START_TEST(test_helper_killed)
+{
+	struct errs e = {0};
+	struct child c;
+	struct symbolizer *s = NULL;
+	struct sym_frame frames[SYM_INLINE_MAX];
+	struct sym_service_stats st;
+	char path[PATH_MAX];
+
+	target_path(path, sizeof(path), "symtarget");
+	if (child_start_target(&c, path, &e) == 0 && (s = symbolizer_new(c.pid))) {
+		const struct site *site = child_site(&c, "chain_b", &e);
+		pid_t first = symsvc_pid();
+
+		check_site(&e, s, site, "chain_b", "symtarget", false, frames);
+		EXPECT(&e, kill(first, SIGKILL) == 0, "kill the helper");
+		symbolizer_reset(s); /* the cache would answer otherwise */
+		check_site(&e, s, site, "chain_b", "symtarget", false, frames);
+		symsvc_get_stats(&st);
+		EXPECT(&e, st.restarts == 1, "%u restarts", st.restarts);
+		EXPECT(&e, symsvc_pid() > 0 && symsvc_pid() != first, "no new helper");
+	}
+	EXPECT(&e, s != NULL, "symbolizer_new");
+	finish(&c, s, &e);
+}
+END_TEST
+
+/* A helper that hangs in a request, or dies in it, is killed within the budget; the pc reads
+ * unknown, later pcs are named by the next helper. */
+static void helper_misbehaves(const char *fault)
+{
+	struct errs e = {0};
+	struct child c;
+	struct symbolizer *s = NULL;
+	struct sym_frame frames[SYM_INLINE_MAX];
+	struct sym_service_stats st;
+	char path[PATH_MAX];
+
+	symsvc_stop();
+	setenv("LEAKMOND_SYMSVC_FAULT", fault, 1);
+	ck_assert_int_eq(symsvc_start(), 0);
+	unsetenv("LEAKMOND_SYMSVC_FAULT");
+	symsvc_set_budget_ms(500);
+	target_path(path, sizeof(path), "symtarget");
+	if (child_start_target(&c, path, &e) == 0 && (s = symbolizer_new(c.pid))) {
+		const struct site *site = child_site(&c, "chain_b", &e);
+		uint64_t t0 = now_ms();
+		int n = site ? symbolizer_lookup(s, site->pc, true, frames, SYM_INLINE_MAX) : 0;
+
+		EXPECT(&e, now_ms() - t0 < 5000, "the lookup took %" PRIu64 " ms", now_ms() - t0);
+		EXPECT(&e, n == 1 && !frames[0].function, "%d frames, '%s'", n,
+		       n > 0 ? str_or_null(frames[0].function) : "");
+		symsvc_get_stats(&st);
+		EXPECT(&e, strcmp(fault, "hang") != 0 || st.timeouts == 1, "%u timeouts",
+		       st.timeouts);
+		/* another pc: a new helper names it; the first is asked again a little later (a pc
+		 * is given up only when the helper fails on it twice in a row) */
+		check_site(&e, s, child_site(&c, "chain_a", &e), "chain_a", "symtarget", false,
+			   frames);
+		usleep(300 * 1000);
+		check_site(&e, s, site, "chain_b", "symtarget", false, frames);
+		symsvc_get_stats(&st);
+		EXPECT(&e, st.restarts == 1, "%u restarts", st.restarts);
+	}
+	EXPECT(&e, s != NULL, "symbolizer_new");
+	finish(&c, s, &e);
+}
+
+START_TEST(test_helper_hangs)
+{
+	helper_misbehaves("hang");
+}
+END_TEST
+
+START_TEST(test_helper_crashes)
+{
+	helper_misbehaves("crash");
+}
+END_TEST
+
 static Suite *symbols_suite(void)
 {
 	Suite *suite = suite_create("symbols");
@@ -1291,6 +1441,27 @@ static Suite *symbols_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_add_module);
 	tcase_add_test(tc, test_corrupt_abstract_origin);
+	suite_add_tcase(suite, tc);
+	/* the live tests again, through the sandboxed helper leakmond runs them in */
+	tc = tcase_create("helper");
+	tcase_add_unchecked_fixture(tc, setup, NULL);
+	tcase_add_checked_fixture(tc, svc_setup, svc_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_helper_sandboxed);
+	tcase_add_test(tc, test_helper_killed);
+	tcase_add_test(tc, test_helper_hangs);
+	tcase_add_test(tc, test_helper_crashes);
+	tcase_add_test(tc, test_call_chains);
+	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_dlopen_later);
+	tcase_add_test(tc, test_cxx_demangled);
+	tcase_add_test(tc, test_libc);
+	tcase_add_test(tc, test_unknown_pc);
+	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_stripped_build_id);
+	tcase_add_test(tc, test_deleted_module);
+	tcase_add_test(tc, test_replaced_module);
+	tcase_add_test(tc, test_mount_namespace);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
