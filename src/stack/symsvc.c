@@ -34,7 +34,7 @@
 #define SYS_pidfd_send_signal 424
 #endif
 
-#define NOBODY 65534
+#define NOBODY	    65534
 #define CLIENTS_MAX 4096 /* symbolizers in the helper at once */
 
 enum msg_type {
@@ -93,17 +93,17 @@ struct open_debug_req {
 struct client {
 	uint32_t sid;
 	pid_t pid;
-	int root_fd;	/* /proc/PID/root, opened on first need */
-	char *maps;	/* the maps last handed to the helper */
+	int root_fd;	  /* /proc/PID/root, opened on first need */
+	char *maps;	  /* the maps last handed to the helper */
 	char *debug_path; /* LEAKMOND_DEBUGINFO_PATH when it was opened, or NULL */
 };
 
 static struct {
-	pid_t pid;	/* the helper, 0: none */
-	int pidfd;	/* of the helper (kill it, never a recycled pid) */
-	int fd;		/* our end of the socket */
+	pid_t pid; /* the helper, 0: none */
+	int pidfd; /* of the helper (kill it, never a recycled pid) */
+	int fd;	   /* our end of the socket */
 	int own_root_fd;
-	uint32_t gen;	/* bumped at each start */
+	uint32_t gen; /* bumped at each start */
 	uint32_t next_sid;
 	bool is_enabled;
 	bool is_helper; /* this process is the helper */
@@ -113,20 +113,20 @@ static struct {
 	size_t n_clients;
 	char *strings; /* the strings of the last M_FRAMES decoded */
 	size_t strings_cap;
-} svc = { .pidfd = -1, .fd = -1, .own_root_fd = -1, .budget_ms = SYMSVC_BUDGET_MS };
+} svc = {.pidfd = -1, .fd = -1, .own_root_fd = -1, .budget_ms = SYMSVC_BUDGET_MS};
 
 /* ---- messages -------------------------------------------------------------------------------- */
 
 static int send_msg(int fd, uint32_t type, uint32_t sid, int32_t err, const void *p1, size_t l1,
 		    const void *p2, size_t l2, int pass_fd)
 {
-	struct msg_hdr h = { .type = type, .sid = sid, .err = err, .len = (uint32_t)(l1 + l2) };
-	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)p1, l1 }, { (void *)p2, l2 } };
+	struct msg_hdr h = {.type = type, .sid = sid, .err = err, .len = (uint32_t) (l1 + l2)};
+	struct iovec iov[3] = {{&h, sizeof(h)}, {(void *) p1, l1}, {(void *) p2, l2}};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
 	size_t total = sizeof(h) + l1 + l2, done = 0;
 
 	if (l1 + l2 > SYMSVC_PAYLOAD_MAX)
@@ -151,18 +151,18 @@ static int send_msg(int fd, uint32_t type, uint32_t sid, int32_t err, const void
 				continue;
 			return -errno;
 		}
-		done += (size_t)n;
+		done += (size_t) n;
 		mh.msg_control = NULL; /* the descriptor went with the first bytes */
 		mh.msg_controllen = 0;
 		/* skip what was sent */
 		while (n > 0 && mh.msg_iovlen > 0) {
-			if ((size_t)n >= mh.msg_iov[0].iov_len) {
-				n -= (ssize_t)mh.msg_iov[0].iov_len;
+			if ((size_t) n >= mh.msg_iov[0].iov_len) {
+				n -= (ssize_t) mh.msg_iov[0].iov_len;
 				mh.msg_iov++;
 				mh.msg_iovlen--;
 			} else {
-				mh.msg_iov[0].iov_base = (char *)mh.msg_iov[0].iov_base + n;
-				mh.msg_iov[0].iov_len -= (size_t)n;
+				mh.msg_iov[0].iov_base = (char *) mh.msg_iov[0].iov_base + n;
+				mh.msg_iov[0].iov_len -= (size_t) n;
 				n = 0;
 			}
 		}
@@ -174,7 +174,7 @@ static int send_msg(int fd, uint32_t type, uint32_t sid, int32_t err, const void
 static int wait_readable(int fd, uint64_t deadline)
 {
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int timeout = -1, r;
 
 		if (deadline) {
@@ -182,7 +182,7 @@ static int wait_readable(int fd, uint64_t deadline)
 
 			if (now >= deadline)
 				return -ETIMEDOUT;
-			timeout = (int)((deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
+			timeout = (int) ((deadline - now + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC);
 		}
 		r = poll(&p, 1, timeout);
 		if (r > 0)
@@ -204,8 +204,8 @@ static int read_full(int fd, void *buf, size_t len, uint64_t deadline, int *ret_
 			char buf[CMSG_SPACE(sizeof(int) * 4)];
 			struct cmsghdr align;
 		} u;
-		struct iovec iov = { (char *)buf + done, len - done };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		struct iovec iov = {(char *) buf + done, len - done};
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 		ssize_t n;
 		int r = wait_readable(fd, deadline);
 
@@ -237,11 +237,11 @@ static int read_full(int fd, void *buf, size_t len, uint64_t deadline, int *ret_
 					if (*ret_fd < 0)
 						*ret_fd = got;
 					else
-						(void)close(got); /* one per message at most */
+						(void) close(got); /* one per message at most */
 				}
 			}
 		}
-		done += (size_t)n;
+		done += (size_t) n;
 	}
 	return 0;
 }
@@ -262,7 +262,7 @@ static int recv_msg(int fd, struct msg_hdr *h, char **ret_payload, int *ret_fd, 
 		r = -EMSGSIZE;
 		goto fail;
 	}
-	p = malloc((size_t)h->len + 1);
+	p = malloc((size_t) h->len + 1);
 	if (!p) {
 		r = -ENOMEM;
 		goto fail;
@@ -277,12 +277,13 @@ static int recv_msg(int fd, struct msg_hdr *h, char **ret_payload, int *ret_fd, 
 	return 0;
 fail:
 	if (*ret_fd >= 0)
-		(void)close(*ret_fd);
+		(void) close(*ret_fd);
 	*ret_fd = -1;
 	return r;
 }
 
-/* ---- the helper ------------------------------------------------------------------------------- */
+/* ---- the helper -------------------------------------------------------------------------------
+ */
 
 struct helper_sym {
 	uint32_t sid;
@@ -313,9 +314,9 @@ static int broker_read_maps(void *ctx, char **ret_text)
 	char *p;
 	int fd;
 
-	broker_call(M_READ_MAPS, (uint32_t)(uintptr_t)ctx, NULL, 0, NULL, 0, &h, &p, &fd);
+	broker_call(M_READ_MAPS, (uint32_t) (uintptr_t) ctx, NULL, 0, NULL, 0, &h, &p, &fd);
 	if (fd >= 0)
-		(void)close(fd);
+		(void) close(fd);
 	if (h.type != M_MAPS || h.err < 0) {
 		free(p);
 		return h.type != M_MAPS ? -EPROTO : h.err;
@@ -329,7 +330,7 @@ static int broker_fd_reply(struct msg_hdr *h, char *p, int fd, bool *ret_is_mapp
 	if (h->type != M_FD || h->err < 0 || fd < 0) {
 		free(p);
 		if (fd >= 0)
-			(void)close(fd);
+			(void) close(fd);
 		return h->type != M_FD ? -EPROTO : h->err < 0 ? h->err : -EIO;
 	}
 	if (ret_is_mapping)
@@ -340,30 +341,32 @@ static int broker_fd_reply(struct msg_hdr *h, char *p, int fd, bool *ret_is_mapp
 
 static int broker_open_mapped(void *ctx, const struct image_ref *ref, bool *ret_is_mapping)
 {
-	struct open_mapped_req q = { .start = ref->start, .end = ref->end, .inode = ref->inode,
-				     .dev = ref->dev, .is_deleted = ref->is_deleted };
+	struct open_mapped_req q = {.start = ref->start,
+				    .end = ref->end,
+				    .inode = ref->inode,
+				    .dev = ref->dev,
+				    .is_deleted = ref->is_deleted};
 	struct msg_hdr h;
 	char *p;
 	int fd;
 
-	broker_call(M_OPEN_MAPPED, (uint32_t)(uintptr_t)ctx, &q, sizeof(q), ref->path,
+	broker_call(M_OPEN_MAPPED, (uint32_t) (uintptr_t) ctx, &q, sizeof(q), ref->path,
 		    ref->path_len, &h, &p, &fd);
 	return broker_fd_reply(&h, p, fd, ret_is_mapping);
 }
 
-static int broker_open_debug(void *ctx, bool in_process_root, const char *path,
-			     struct stat *ret_st)
+static int broker_open_debug(void *ctx, bool in_process_root, const char *path, struct stat *ret_st)
 {
-	struct open_debug_req q = { .in_process_root = in_process_root };
+	struct open_debug_req q = {.in_process_root = in_process_root};
 	struct msg_hdr h;
 	char *p;
 	int fd;
 
-	broker_call(M_OPEN_DEBUG, (uint32_t)(uintptr_t)ctx, &q, sizeof(q), path, strlen(path), &h,
+	broker_call(M_OPEN_DEBUG, (uint32_t) (uintptr_t) ctx, &q, sizeof(q), path, strlen(path), &h,
 		    &p, &fd);
 	fd = broker_fd_reply(&h, p, fd, NULL);
 	if (fd >= 0 && ret_st && fstat(fd, ret_st) < 0) {
-		(void)close(fd);
+		(void) close(fd);
 		return -EIO;
 	}
 	return fd;
@@ -383,7 +386,7 @@ static struct symbolizer *hsym_find(uint32_t sid, size_t *ret_i)
 /* Append one string (NULL: length UINT32_MAX) to buf. */
 static size_t put_string(char *buf, size_t at, const char *str)
 {
-	uint32_t len = str ? (uint32_t)strnlen(str, SYM_STRING_MAX - 1) : UINT32_MAX;
+	uint32_t len = str ? (uint32_t) strnlen(str, SYM_STRING_MAX - 1) : UINT32_MAX;
 
 	memcpy(buf + at, &len, sizeof(len));
 	at += sizeof(len);
@@ -404,13 +407,13 @@ static void helper_lookup(uint32_t sid, const char *p, size_t len)
 	int n;
 
 	if (!s || len < sizeof(q)) {
-		(void)send_msg(helper_fd, M_FRAMES, sid, -ENOENT, NULL, 0, NULL, 0, -1);
+		(void) send_msg(helper_fd, M_FRAMES, sid, -ENOENT, NULL, 0, NULL, 0, -1);
 		return;
 	}
 	memcpy(&q, p, sizeof(q));
 	n = symbolizer_lookup(s, q.pc, q.is_return_address, frames, SYM_INLINE_MAX);
 	if (n < 0) {
-		(void)send_msg(helper_fd, M_FRAMES, sid, n, NULL, 0, NULL, 0, -1);
+		(void) send_msg(helper_fd, M_FRAMES, sid, n, NULL, 0, NULL, 0, -1);
 		return;
 	}
 	{
@@ -422,10 +425,10 @@ static void helper_lookup(uint32_t sid, const char *p, size_t len)
 		memcpy(buf + 12, &st.module_changes, 8);
 	}
 	for (int i = 0; i < n; i++) {
-		uint8_t flags = (uint8_t)(frames[i].is_inlined | frames[i].is_module_deleted << 1);
+		uint8_t flags = (uint8_t) (frames[i].is_inlined | frames[i].is_module_deleted << 1);
 		int32_t line = frames[i].line;
 
-		buf[at++] = (char)flags;
+		buf[at++] = (char) flags;
 		memcpy(buf + at, &line, 4);
 		at += 4;
 		at = put_string(buf, at, frames[i].module);
@@ -433,7 +436,7 @@ static void helper_lookup(uint32_t sid, const char *p, size_t len)
 		at = put_string(buf, at, frames[i].function);
 		at = put_string(buf, at, frames[i].file);
 	}
-	(void)send_msg(helper_fd, M_FRAMES, sid, 0, buf, at, NULL, 0, -1);
+	(void) send_msg(helper_fd, M_FRAMES, sid, 0, buf, at, NULL, 0, -1);
 }
 
 static void helper_serve(int fault)
@@ -448,36 +451,37 @@ static void helper_serve(int fault)
 		if (r < 0)
 			_exit(0);
 		if (fd >= 0)
-			(void)close(fd);
+			(void) close(fd);
 		switch (h.type) {
 		case M_NEW: {
 			struct new_req q;
-			struct sym_access a = { .ctx = (void *)(uintptr_t)h.sid,
-						.read_maps = broker_read_maps,
-						.open_mapped = broker_open_mapped,
-						.open_debug = broker_open_debug };
+			struct sym_access a = {.ctx = (void *) (uintptr_t) h.sid,
+					       .read_maps = broker_read_maps,
+					       .open_mapped = broker_open_mapped,
+					       .open_debug = broker_open_debug};
 			struct helper_sym *n;
 
 			r = -EINVAL;
-			if (h.len >= sizeof(q) && !hsym_find(h.sid, NULL) && n_hsyms < CLIENTS_MAX) {
+			if (h.len >= sizeof(q) && !hsym_find(h.sid, NULL) &&
+			    n_hsyms < CLIENTS_MAX) {
 				memcpy(&q, p, sizeof(q));
 				a.is_own_root = q.is_own_root;
 				if (h.len > sizeof(q))
-					(void)setenv("LEAKMOND_DEBUGINFO_PATH", p + sizeof(q), 1);
+					(void) setenv("LEAKMOND_DEBUGINFO_PATH", p + sizeof(q), 1);
 				else
-					(void)unsetenv("LEAKMOND_DEBUGINFO_PATH");
+					(void) unsetenv("LEAKMOND_DEBUGINFO_PATH");
 				r = -ENOMEM;
 				n = realloc(hsyms, (n_hsyms + 1) * sizeof(*n));
 				if (n) {
 					hsyms = n;
 					s = symbolizer_new_brokered(q.pid, &a);
 					if (s) {
-						hsyms[n_hsyms++] = (struct helper_sym){ h.sid, s };
+						hsyms[n_hsyms++] = (struct helper_sym){h.sid, s};
 						r = 0;
 					}
 				}
 			}
-			(void)send_msg(helper_fd, M_ACK, h.sid, r, NULL, 0, NULL, 0, -1);
+			(void) send_msg(helper_fd, M_ACK, h.sid, r, NULL, 0, NULL, 0, -1);
 			break;
 		}
 		case M_FREE:
@@ -491,7 +495,8 @@ static void helper_serve(int fault)
 			s = hsym_find(h.sid, NULL);
 			if (s)
 				symbolizer_reset(s);
-			(void)send_msg(helper_fd, M_ACK, h.sid, s ? 0 : -ENOENT, NULL, 0, NULL, 0, -1);
+			(void) send_msg(helper_fd, M_ACK, h.sid, s ? 0 : -ENOENT, NULL, 0, NULL, 0,
+					-1);
 			break;
 		case M_LOOKUP:
 			if (fault == 1)
@@ -502,12 +507,12 @@ static void helper_serve(int fault)
 			helper_lookup(h.sid, p, h.len);
 			break;
 		case M_STATS: {
-			struct sym_stats st = { 0 };
+			struct sym_stats st = {0};
 
 			s = hsym_find(h.sid, NULL);
 			symbolizer_get_stats(s, &st);
-			(void)send_msg(helper_fd, M_STATS_REPLY, h.sid, s ? 0 : -ENOENT, &st,
-				       sizeof(st), NULL, 0, -1);
+			(void) send_msg(helper_fd, M_STATS_REPLY, h.sid, s ? 0 : -ENOENT, &st,
+					sizeof(st), NULL, 0, -1);
 			break;
 		}
 		default:
@@ -522,22 +527,56 @@ static void helper_serve(int fault)
 static int helper_filter(void)
 {
 	static const int allowed[] = {
-		SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev),
-		SCMP_SYS(pread64), SCMP_SYS(preadv), SCMP_SYS(lseek), SCMP_SYS(close),
-		SCMP_SYS(fstat), SCMP_SYS(fcntl),
-		SCMP_SYS(dup), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
-		SCMP_SYS(mprotect), SCMP_SYS(brk), SCMP_SYS(madvise), SCMP_SYS(futex),
-		SCMP_SYS(exit), SCMP_SYS(exit_group), SCMP_SYS(rt_sigreturn),
-		SCMP_SYS(rt_sigprocmask), SCMP_SYS(sigaltstack), SCMP_SYS(sendmsg),
-		SCMP_SYS(recvmsg), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(clock_gettime),
-		SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(pause),
-		SCMP_SYS(getpid), SCMP_SYS(gettid), SCMP_SYS(getrandom), SCMP_SYS(sched_yield),
-		SCMP_SYS(getrusage), SCMP_SYS(prlimit64), SCMP_SYS(sched_getaffinity),
+	    SCMP_SYS(read),
+	    SCMP_SYS(write),
+	    SCMP_SYS(readv),
+	    SCMP_SYS(writev),
+	    SCMP_SYS(pread64),
+	    SCMP_SYS(preadv),
+	    SCMP_SYS(lseek),
+	    SCMP_SYS(close),
+	    SCMP_SYS(fstat),
+	    SCMP_SYS(fcntl),
+	    SCMP_SYS(dup),
+	    SCMP_SYS(mmap),
+	    SCMP_SYS(munmap),
+	    SCMP_SYS(mremap),
+	    SCMP_SYS(mprotect),
+	    SCMP_SYS(brk),
+	    SCMP_SYS(madvise),
+	    SCMP_SYS(futex),
+	    SCMP_SYS(exit),
+	    SCMP_SYS(exit_group),
+	    SCMP_SYS(rt_sigreturn),
+	    SCMP_SYS(rt_sigprocmask),
+	    SCMP_SYS(sigaltstack),
+	    SCMP_SYS(sendmsg),
+	    SCMP_SYS(recvmsg),
+	    SCMP_SYS(poll),
+	    SCMP_SYS(ppoll),
+	    SCMP_SYS(clock_gettime),
+	    SCMP_SYS(clock_nanosleep),
+	    SCMP_SYS(nanosleep),
+	    SCMP_SYS(pause),
+	    SCMP_SYS(getpid),
+	    SCMP_SYS(gettid),
+	    SCMP_SYS(getrandom),
+	    SCMP_SYS(sched_yield),
+	    SCMP_SYS(getrusage),
+	    SCMP_SYS(prlimit64),
+	    SCMP_SYS(sched_getaffinity),
 	};
 	static const int killed[] = {
-		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(ptrace),
-		SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev), SCMP_SYS(socket),
-		SCMP_SYS(connect), SCMP_SYS(kill), SCMP_SYS(tkill), SCMP_SYS(pidfd_open),
+	    SCMP_SYS(execve),
+	    SCMP_SYS(execveat),
+	    SCMP_SYS(ptrace),
+	    SCMP_SYS(process_vm_readv),
+	    SCMP_SYS(process_vm_writev),
+	    SCMP_SYS(socket),
+	    SCMP_SYS(connect),
+	    SCMP_SYS(kill),
+	    SCMP_SYS(tkill),
+	    SCMP_SYS(pidfd_open),
 	};
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
 	int r = 0;
@@ -566,7 +605,7 @@ static int helper_filter(void)
 	/* raise() and abort() signal only the helper itself */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t) getpid()));
 	if (r == 0)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
@@ -576,35 +615,35 @@ static int helper_filter(void)
 /* Become the helper: nothing of leakmond's state but the socket is kept. Never returns. */
 static _Noreturn void helper_main(int fd, pid_t parent, int fault)
 {
-	struct hello hi = { 0 };
-	struct rlimit core = { 0, 0 };
+	struct hello hi = {0};
+	struct rlimit core = {0, 0};
 	int null;
 
 	svc.is_helper = true;
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
-	(void)prctl(PR_SET_NAME, "leakmond-sym");
+	(void) prctl(PR_SET_NAME, "leakmond-sym");
 	/* leakmond's handlers restore traced processes: not ours to run */
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)signal(sig, SIG_DFL);
+			(void) signal(sig, SIG_DFL);
 	{
 		sigset_t none;
 
 		sigemptyset(&none);
-		(void)sigprocmask(SIG_SETMASK, &none, NULL);
+		(void) sigprocmask(SIG_SETMASK, &none, NULL);
 	}
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null >= 0) {
-		(void)dup2(null, 0);
-		(void)dup2(null, 1);
+		(void) dup2(null, 0);
+		(void) dup2(null, 1);
 	}
 	if (dup2(fd, 3) < 0)
 		_exit(2);
 	helper_fd = 3;
-	(void)syscall(SYS_close_range, 4U, ~0U, 0);
-	(void)setrlimit(RLIMIT_CORE, &core);
+	(void) syscall(SYS_close_range, 4U, ~0U, 0);
+	(void) setrlimit(RLIMIT_CORE, &core);
 	if (geteuid() == 0) {
 		gid_t g = NOBODY;
 
@@ -614,14 +653,14 @@ static _Noreturn void helper_main(int fd, pid_t parent, int fault)
 	}
 	if (!hi.is_unprivileged) {
 		/* still root (a unit forbids set*id): keep the uid, lose every capability */
-		struct __user_cap_header_struct ch = { .version = _LINUX_CAPABILITY_VERSION_3 };
+		struct __user_cap_header_struct ch = {.version = _LINUX_CAPABILITY_VERSION_3};
 		struct __user_cap_data_struct cd[2];
 
 		memset(cd, 0, sizeof(cd));
 		if (syscall(SYS_capset, &ch, cd) == 0)
 			hi.is_unprivileged = 1;
 	}
-	(void)prctl(PR_SET_DUMPABLE, 0);
+	(void) prctl(PR_SET_DUMPABLE, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && helper_filter() == 0)
 		hi.is_sandboxed = 1;
 	if (send_msg(helper_fd, M_HELLO, 0, 0, &hi, sizeof(hi), NULL, 0, -1) < 0)
@@ -638,7 +677,7 @@ static void helper_kill(void)
 		int st;
 
 		if (svc.pidfd >= 0)
-			(void)syscall(SYS_pidfd_send_signal, svc.pidfd, SIGKILL, NULL, 0);
+			(void) syscall(SYS_pidfd_send_signal, svc.pidfd, SIGKILL, NULL, 0);
 		/* bounded: SIGKILL cannot be refused; the session may have reaped it already */
 		for (int i = 0; i < 200; i++) {
 			pid_t r = waitpid(svc.pid, &st, WNOHANG);
@@ -649,9 +688,9 @@ static void helper_kill(void)
 		}
 	}
 	if (svc.fd >= 0)
-		(void)close(svc.fd);
+		(void) close(svc.fd);
 	if (svc.pidfd >= 0)
-		(void)close(svc.pidfd);
+		(void) close(svc.pidfd);
 	svc.fd = svc.pidfd = -1;
 	svc.pid = 0;
 	svc.st.is_running = false;
@@ -677,22 +716,22 @@ static int helper_spawn(bool is_first)
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
-		(void)close(sv[0]);
-		(void)close(sv[1]);
+		(void) close(sv[0]);
+		(void) close(sv[1]);
 		return r;
 	}
 	if (pid == 0) {
-		(void)close(sv[0]);
+		(void) close(sv[0]);
 		helper_main(sv[1], parent, fault);
 	}
-	(void)close(sv[1]);
+	(void) close(sv[1]);
 	svc.pid = pid;
 	svc.fd = sv[0];
-	svc.pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	svc.pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
 	svc.gen++;
-	r = recv_msg(svc.fd, &h, &p, &got, now_ns() + (uint64_t)svc.budget_ms * NSEC_PER_MSEC);
+	r = recv_msg(svc.fd, &h, &p, &got, now_ns() + (uint64_t) svc.budget_ms * NSEC_PER_MSEC);
 	if (got >= 0)
-		(void)close(got);
+		(void) close(got);
 	if (r == 0 && (h.type != M_HELLO || h.len < sizeof(struct hello)))
 		r = -EPROTO;
 	if (r < 0) {
@@ -700,8 +739,8 @@ static int helper_spawn(bool is_first)
 		helper_kill();
 		return r;
 	}
-	svc.st.is_sandboxed = ((struct hello *)p)->is_sandboxed;
-	svc.st.is_unprivileged = ((struct hello *)p)->is_unprivileged;
+	svc.st.is_sandboxed = ((struct hello *) p)->is_sandboxed;
+	svc.st.is_unprivileged = ((struct hello *) p)->is_unprivileged;
 	svc.st.is_running = true;
 	free(p);
 	return 0;
@@ -718,16 +757,17 @@ int symsvc_start(void)
 		return -errno;
 	r = helper_spawn(true);
 	if (r < 0) {
-		(void)close(svc.own_root_fd);
+		(void) close(svc.own_root_fd);
 		svc.own_root_fd = -1;
 		return r;
 	}
 	svc.is_enabled = true;
 	if (!svc.st.is_sandboxed)
 		log_warning("symbolizer helper (pid %d): its system call filter could not be "
-			    "installed; it runs unfiltered", (int)svc.pid);
+			    "installed; it runs unfiltered",
+			    (int) svc.pid);
 	else
-		log_debug("symbolizer helper (pid %d): filtered%s", (int)svc.pid,
+		log_debug("symbolizer helper (pid %d): filtered%s", (int) svc.pid,
 			  svc.st.is_unprivileged ? ", without capabilities" : "");
 	return 0;
 }
@@ -735,11 +775,11 @@ int symsvc_start(void)
 void symsvc_stop(void)
 {
 	if (svc.fd >= 0)
-		(void)shutdown(svc.fd, SHUT_RDWR); /* the helper reads the end and exits */
+		(void) shutdown(svc.fd, SHUT_RDWR); /* the helper reads the end and exits */
 	helper_kill();
 	for (size_t i = 0; i < svc.n_clients; i++) {
 		if (svc.clients[i].root_fd >= 0)
-			(void)close(svc.clients[i].root_fd);
+			(void) close(svc.clients[i].root_fd);
 		free(svc.clients[i].debug_path);
 	}
 	free(svc.clients);
@@ -749,10 +789,10 @@ void symsvc_stop(void)
 	svc.strings = NULL;
 	svc.strings_cap = 0;
 	if (svc.own_root_fd >= 0)
-		(void)close(svc.own_root_fd);
+		(void) close(svc.own_root_fd);
 	svc.own_root_fd = -1;
 	svc.is_enabled = false;
-	svc.st = (struct sym_service_stats){ 0 };
+	svc.st = (struct sym_service_stats){0};
 	svc.budget_ms = SYMSVC_BUDGET_MS;
 }
 
@@ -851,7 +891,7 @@ static bool debug_path_allowed(const struct client *c, bool in_process_root, con
 	}
 	if (!c->maps)
 		return false;
-	dir_len = (size_t)(slash - path);
+	dir_len = (size_t) (slash - path);
 	if (dir_len >= 7 && strncmp(slash - 7, "/.debug", 7) == 0)
 		dir_len -= 7;
 	cursor = c->maps;
@@ -869,7 +909,7 @@ static bool debug_path_allowed(const struct client *c, bool in_process_root, con
 		if (!m.path || m.path[0] != '/')
 			continue;
 		ms = memrchr(m.path, '/', m.path_len);
-		if (ms && (size_t)(ms - m.path) == dir_len && memcmp(m.path, path, dir_len) == 0)
+		if (ms && (size_t) (ms - m.path) == dir_len && memcmp(m.path, path, dir_len) == 0)
 			return true;
 	}
 	return false;
@@ -907,7 +947,7 @@ static int client_root(struct client *c)
 	char name[64];
 
 	if (c->root_fd < 0) {
-		snprintf(name, sizeof(name), "/proc/%d/root", (int)c->pid);
+		snprintf(name, sizeof(name), "/proc/%d/root", (int) c->pid);
 		c->root_fd = open(name, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (c->root_fd < 0)
 			return -errno;
@@ -930,12 +970,12 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 		ssize_t n = -ENOENT;
 
 		if (c) {
-			snprintf(name, sizeof(name), "/proc/%d", (int)c->pid);
+			snprintf(name, sizeof(name), "/proc/%d", (int) c->pid);
 			dfd = open(name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 			n = dfd < 0 ? -errno : procfs_read_at(dfd, "maps", &text);
 		}
 		if (n < 0)
-			return send_msg(svc.fd, M_MAPS, h->sid, (int32_t)n, NULL, 0, NULL, 0, -1);
+			return send_msg(svc.fd, M_MAPS, h->sid, (int32_t) n, NULL, 0, NULL, 0, -1);
 		free(c->maps);
 		c->maps = text;
 		return send_msg(svc.fd, M_MAPS, h->sid, 0, text, strlen(text), NULL, 0, -1);
@@ -954,9 +994,14 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 			r = -EPERM;
 			break;
 		}
-		struct image_ref ref = { .pid = c->pid, .path = path, .path_len = path_len,
-					 .start = q.start, .end = q.end, .inode = q.inode,
-					 .dev = (dev_t)q.dev, .is_deleted = q.is_deleted };
+		struct image_ref ref = {.pid = c->pid,
+					.path = path,
+					.path_len = path_len,
+					.start = q.start,
+					.end = q.end,
+					.inode = q.inode,
+					.dev = (dev_t) q.dev,
+					.is_deleted = q.is_deleted};
 
 		r = fd = image_open_mapped(&ref, &is_mapping);
 		break;
@@ -989,7 +1034,7 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 		r = send_msg(svc.fd, M_FD, h->sid, fd >= 0 ? 0 : r, &m, 1, NULL, 0, fd);
 	}
 	if (fd >= 0)
-		(void)close(fd);
+		(void) close(fd);
 	return r;
 }
 
@@ -998,7 +1043,7 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 static int call2(uint32_t type, uint32_t sid, const void *q, size_t qlen, const char *str,
 		 uint32_t want, struct msg_hdr *rh, char **ret_payload)
 {
-	uint64_t deadline = now_ns() + (uint64_t)svc.budget_ms * NSEC_PER_MSEC;
+	uint64_t deadline = now_ns() + (uint64_t) svc.budget_ms * NSEC_PER_MSEC;
 	int r;
 
 	*ret_payload = NULL;
@@ -1014,7 +1059,7 @@ static int call2(uint32_t type, uint32_t sid, const void *q, size_t qlen, const 
 		if (r < 0)
 			break;
 		if (fd >= 0)
-			(void)close(fd); /* the helper sends none */
+			(void) close(fd); /* the helper sends none */
 		if (rh->type == want && rh->sid == sid) {
 			*ret_payload = p;
 			return 0;
@@ -1028,9 +1073,10 @@ static int call2(uint32_t type, uint32_t sid, const void *q, size_t qlen, const 
 	if (r == -ETIMEDOUT)
 		svc.st.timeouts++;
 	log_warning("symbolizer helper (pid %d) %s: killed; the next request starts another",
-		    (int)svc.pid,
-		    r == -ETIMEDOUT ? "overran its time budget" : r == -EPIPE ? "died"
-									: "broke the protocol");
+		    (int) svc.pid,
+		    r == -ETIMEDOUT ? "overran its time budget"
+		    : r == -EPIPE   ? "died"
+				    : "broke the protocol");
 	helper_kill();
 	return r;
 }
@@ -1043,7 +1089,7 @@ static int call(uint32_t type, uint32_t sid, const void *q, size_t qlen, uint32_
 
 int symsvc_open(pid_t pid, uint32_t *ret_sid, uint32_t *ret_gen)
 {
-	struct new_req q = { .pid = pid };
+	struct new_req q = {.pid = pid};
 	struct stat st_root, st_ours;
 	struct msg_hdr h;
 	struct client *c;
@@ -1052,7 +1098,7 @@ int symsvc_open(pid_t pid, uint32_t *ret_sid, uint32_t *ret_gen)
 
 	if (r < 0)
 		return r;
-	snprintf(name, sizeof(name), "/proc/%d/root", (int)pid);
+	snprintf(name, sizeof(name), "/proc/%d/root", (int) pid);
 	q.is_own_root = stat(name, &st_root) != 0 || stat("/", &st_ours) != 0 ||
 			(st_root.st_dev == st_ours.st_dev && st_root.st_ino == st_ours.st_ino);
 	c = realloc(svc.clients, (svc.n_clients + 1) * sizeof(*c));
@@ -1060,7 +1106,7 @@ int symsvc_open(pid_t pid, uint32_t *ret_sid, uint32_t *ret_gen)
 		return -ENOMEM;
 	svc.clients = c;
 	c = &svc.clients[svc.n_clients++];
-	*c = (struct client){ .sid = ++svc.next_sid, .pid = pid, .root_fd = -1 };
+	*c = (struct client){.sid = ++svc.next_sid, .pid = pid, .root_fd = -1};
 	if (getenv("LEAKMOND_DEBUGINFO_PATH") &&
 	    !(c->debug_path = strdup(getenv("LEAKMOND_DEBUGINFO_PATH")))) {
 		svc.n_clients--;
@@ -1087,14 +1133,14 @@ void symsvc_close(uint32_t sid, uint32_t gen)
 		if (c->sid != sid)
 			continue;
 		if (c->root_fd >= 0)
-			(void)close(c->root_fd);
+			(void) close(c->root_fd);
 		free(c->maps);
 		free(c->debug_path);
 		*c = svc.clients[--svc.n_clients];
 		break;
 	}
 	if (gen && gen == symsvc_generation())
-		(void)send_msg(svc.fd, M_FREE, sid, 0, NULL, 0, NULL, 0, -1);
+		(void) send_msg(svc.fd, M_FREE, sid, 0, NULL, 0, NULL, 0, -1);
 }
 
 int symsvc_reset(uint32_t sid, uint32_t gen)
@@ -1136,7 +1182,7 @@ static int take_string(const char *p, size_t len, size_t *at, size_t *k, const c
 int symsvc_lookup(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_address,
 		  struct sym_frame *ret_frames, size_t max, uint64_t ret_drops[2])
 {
-	struct lookup_req q = { .pc = pc, .is_return_address = is_return_address };
+	struct lookup_req q = {.pc = pc, .is_return_address = is_return_address};
 	struct msg_hdr h;
 	char *p;
 	size_t at = 20, k = 0;
@@ -1176,18 +1222,18 @@ int symsvc_lookup(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_addres
 		free(p);
 		return -EPROTO;
 	}
-	if (svc.strings_cap < h.len + 4 * (size_t)n) {
-		char *ns = realloc(svc.strings, h.len + 4 * (size_t)n);
+	if (svc.strings_cap < h.len + 4 * (size_t) n) {
+		char *ns = realloc(svc.strings, h.len + 4 * (size_t) n);
 
 		if (!ns) {
 			free(p);
 			return -ENOMEM;
 		}
 		svc.strings = ns;
-		svc.strings_cap = h.len + 4 * (size_t)n;
+		svc.strings_cap = h.len + 4 * (size_t) n;
 	}
 	for (int32_t i = 0; i < n; i++) {
-		struct sym_frame f = { .pc = pc };
+		struct sym_frame f = {.pc = pc};
 		uint8_t flags;
 		int32_t line;
 
@@ -1195,7 +1241,7 @@ int symsvc_lookup(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_addres
 			r = -EPROTO;
 			break;
 		}
-		flags = (uint8_t)p[at];
+		flags = (uint8_t) p[at];
 		memcpy(&line, p + at + 1, 4);
 		at += 5;
 		f.is_inlined = flags & 1;
@@ -1206,13 +1252,13 @@ int symsvc_lookup(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_addres
 		    (r = take_string(p, h.len, &at, &k, &f.function)) < 0 ||
 		    (r = take_string(p, h.len, &at, &k, &f.file)) < 0)
 			break;
-		if ((size_t)i < max)
+		if ((size_t) i < max)
 			ret_frames[i] = f;
 	}
 	free(p);
 	if (r < 0)
 		return r;
-	return (int)((size_t)n < max ? (size_t)n : max);
+	return (int) ((size_t) n < max ? (size_t) n : max);
 }
 
 int symsvc_stats(uint32_t sid, uint32_t gen, struct sym_stats *ret)

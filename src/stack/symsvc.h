@@ -31,9 +31,9 @@
 
 #include "stack/symbols.h"
 
-#define SYMSVC_BUDGET_MS     5000 /* one request, the broker's answers included */
-#define SYMSVC_RESTARTS_MAX  20	  /* after this many restarts symbolization stops (unknown) */
-#define SYMSVC_PAYLOAD_MAX   (64U << 20)
+#define SYMSVC_BUDGET_MS    5000 /* one request, the broker's answers included */
+#define SYMSVC_RESTARTS_MAX 20	 /* after this many restarts symbolization stops (unknown) */
+#define SYMSVC_PAYLOAD_MAX  (64U << 20)
 
 /* Start the helper (once, before any target is attached). Returns 0, or -errno: then
  * symbolizers keep working inside this process, and the caller says so. */
