@@ -259,6 +259,45 @@ void image_debug_done(struct image_debug *d)
 	d->root_fd = d->own_root_fd = -1;
 }
 
+int image_debug_copy_dirs(struct image_debug *d, const struct image_debug *src)
+{
+	size_t n = 0;
+	char **dirs;
+
+	while (src->dirs && src->dirs[n])
+		n++;
+	dirs = calloc(n + 1, sizeof(*dirs));
+	if (!dirs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		dirs[i] = strdup(src->dirs[i]);
+		if (!dirs[i]) {
+			while (i-- > 0)
+				free(dirs[i]);
+			free(dirs);
+			return -ENOMEM;
+		}
+	}
+	if (d->dirs)
+		for (size_t i = 0; d->dirs[i]; i++)
+			free(d->dirs[i]);
+	free(d->dirs);
+	d->dirs = dirs;
+	return 0;
+}
+
+bool image_debug_same_search(const struct image_debug *a, const struct image_debug *b)
+{
+	size_t i = 0;
+
+	if (a->is_own_root != b->is_own_root || !a->dirs || !b->dirs)
+		return false;
+	for (; a->dirs[i] && b->dirs[i]; i++)
+		if (strcmp(a->dirs[i], b->dirs[i]) != 0)
+			return false;
+	return !a->dirs[i] && !b->dirs[i];
+}
+
 static int set_userdata(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
 			void *arg)
 {

@@ -92,6 +92,12 @@ int image_debug_init_brokered(struct image_debug *d, pid_t pid, bool is_own_root
 			      void *ctx);
 void image_debug_done(struct image_debug *d);
 
+/* Give d the directories of src (instead of those read from the environment). 0 or -ENOMEM. */
+int image_debug_copy_dirs(struct image_debug *d, const struct image_debug *src);
+
+/* Whether a and b search the same directories the same way (our own root or another). */
+bool image_debug_same_search(const struct image_debug *a, const struct image_debug *b);
+
 /* Set d as the userdata of every module of dwfl (after dwfl_report_end). */
 void image_dwfl_set_userdata(Dwfl *dwfl, struct image_debug *d);
 

@@ -48,7 +48,28 @@ struct module {
 	bool has_build_id_read;
 	bool is_deleted;
 	Dwfl_Module *dwmod; /* NULL when no usable ELF file was found */
+	struct shared_image *img; /* where dwmod lives, when it came from the maps */
+	uint64_t delta;		  /* add to an address of this process to get one of img's */
 };
+
+/* The libdwfl state of one file, shared by every symbolizer of this process that has the same
+ * file mapped the same way (libc in each traced process, every target of the helper): its DWARF
+ * is parsed once. Found by the identity of the opened file and its layout. */
+struct shared_image {
+	struct shared_image *next;
+	unsigned refs;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	uint64_t lo, exec_start, exec_end, exec_offset; /* as first mapped */
+	Dwfl_Callbacks callbacks;
+	Dwfl *dwfl;
+	Dwfl_Module *dwmod;
+	struct image_debug dbg; /* its debug files and dwz alternates */
+};
+
+static struct shared_image *shared_images;
 
 struct cache_slot {
 	uint64_t pc;
@@ -412,17 +433,116 @@ static void report_module_fd(struct symbolizer *s, struct module *m, const char 
 		*fd = -1; /* consumed by libdwfl */
 }
 
-/* Open and report a new module to libdwfl; m->dwmod stays NULL when that is not possible. */
+static void shared_image_unref(struct shared_image *img)
+{
+	if (!img || --img->refs > 0)
+		return;
+	for (struct shared_image **p = &shared_images; *p; p = &(*p)->next)
+		if (*p == img) {
+			*p = img->next;
+			break;
+		}
+	if (img->dwfl)
+		dwfl_end(img->dwfl);
+	image_debug_done(&img->dbg);
+	free(img);
+}
+
+/* Release the shared images of modules mods[0..n-1] that are not marked in kept (NULL: all). */
+static void modules_release(struct module *mods, size_t n, const bool *kept)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!kept || !kept[i])
+			shared_image_unref(mods[i].img);
+}
+
+/* The shared image of the file open on fd as mapped by module m: an existing one (fd closed) or
+ * a new one (fd consumed by libdwfl). NULL when the file is not usable. */
+static struct shared_image *shared_image_get(struct symbolizer *s, struct module *m, int *fd)
+{
+	struct shared_image *img;
+	bool is_exec_type = false;
+	uint64_t bias = 0;
+	struct stat st;
+	int r;
+
+	if (fstat(*fd, &st) < 0)
+		return NULL;
+	for (img = shared_images; img; img = img->next) {
+		if (img->dev == st.st_dev && img->ino == st.st_ino && img->size == st.st_size &&
+		    img->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    img->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+		    img->exec_offset == m->exec_offset &&
+		    img->exec_start - img->lo == m->exec_start - m->lo &&
+		    img->exec_end - img->exec_start == m->exec_end - m->exec_start &&
+		    image_debug_same_search(&img->dbg, &s->dbg)) {
+			img->refs++;
+			s->stats.images_shared++;
+			return img;
+		}
+	}
+	if (elf_load_bias(*fd, m->exec_start, m->exec_offset, &is_exec_type, &bias) < 0)
+		return NULL;
+	img = calloc(1, sizeof(*img));
+	if (!img)
+		return NULL;
+	r = s->access.open_debug ? image_debug_init_brokered(&img->dbg, s->pid,
+							      s->access.is_own_root,
+							      s->access.open_debug, s->access.ctx)
+				 : image_debug_init(&img->dbg, s->pid);
+	if (r == 0)
+		r = image_debug_copy_dirs(&img->dbg, &s->dbg);
+	img->dbg.is_own_root = s->dbg.is_own_root;
+	img->callbacks = (Dwfl_Callbacks){.find_elf = find_elf_none,
+					  .find_debuginfo = image_find_debuginfo};
+	img->dwfl = r == 0 ? dwfl_begin(&img->callbacks) : NULL;
+	if (img->dwfl) {
+		dwfl_report_begin(img->dwfl);
+		/* ET_DYN: bias is where p_vaddr 0 lies (add_p_vaddr); ET_EXEC ignores it. The name
+		 * libdwfl keeps is the process's path, never one that opens anything. */
+		img->dwmod = dwfl_report_elf(img->dwfl, m->path, m->path, *fd, bias, true);
+		if (dwfl_report_end(img->dwfl, NULL, NULL) != 0)
+			img->dwmod = NULL;
+	}
+	if (!img->dwmod) {
+		if (img->dwfl)
+			dwfl_end(img->dwfl);
+		image_debug_done(&img->dbg);
+		free(img);
+		return NULL;
+	}
+	*fd = -1; /* consumed by libdwfl */
+	image_dwfl_set_userdata(img->dwfl, &img->dbg);
+	img->refs = 1;
+	img->dev = st.st_dev;
+	img->ino = st.st_ino;
+	img->size = st.st_size;
+	img->mtime = st.st_mtim;
+	img->lo = m->lo;
+	img->exec_start = m->exec_start;
+	img->exec_end = m->exec_end;
+	img->exec_offset = m->exec_offset;
+	img->next = shared_images;
+	shared_images = img;
+	return img;
+}
+
+/* Open a new module and find or make its shared image; m->dwmod stays NULL when that is not
+ * possible. */
 static void report_new_module(struct symbolizer *s, struct module *m)
 {
 	_cleanup_close_ int fd = -1;
 
 	m->dwmod = NULL;
+	m->img = NULL;
 	fd = open_module_file(s, m);
 	if (fd < 0)
 		return;
-	/* the name libdwfl keeps is the process's path, never one that opens anything */
-	report_module_fd(s, m, m->path, &fd);
+	m->img = shared_image_get(s, m, &fd);
+	if (m->img) {
+		m->dwmod = m->img->dwmod;
+		m->delta = m->img->lo - m->lo;
+	}
 }
 
 /* Whether the new module n describes the same mapping of the same file as old module o. */
@@ -541,6 +661,7 @@ static int load_modules(struct symbolizer *s)
 {
 	_cleanup_free_ char *text = NULL;
 	_cleanup_free_ struct module *mods = NULL;
+	_cleanup_free_ bool *old_kept = NULL;
 	size_t n = 0, kept = 0;
 	int r;
 
@@ -552,39 +673,29 @@ static int load_modules(struct symbolizer *s)
 	r = parse_modules(s, text, &mods, &n);
 	if (r < 0)
 		return r;
+	old_kept = calloc(s->n_modules + 1, sizeof(*old_kept));
+	if (!old_kept)
+		return -ENOMEM;
 
-	if (s->dwfl)
-		dwfl_report_begin(s->dwfl);
+	/* every module from the maps lives in a shared image, not in s->dwfl */
 	for (size_t i = 0; i < n; i++) {
 		struct module *m = &mods[i];
 		struct module *old = NULL;
 
 		for (size_t j = 0; j < s->n_modules && !old; j++) {
-			if (module_same(&s->modules[j], m))
+			if (!old_kept[j] && module_same(&s->modules[j], m)) {
 				old = &s->modules[j];
+				old_kept[j] = true;
+			}
 		}
 		if (old) {
-			Dwarf_Addr start, end;
-			const char *name;
-
-			*m = *old;
+			*m = *old; /* its image reference moves over */
 			kept++;
-			if (!m->dwmod || !s->dwfl)
-				continue;
-			name = dwfl_module_info(old->dwmod, NULL, &start, &end, NULL, NULL, NULL,
-						NULL);
-			m->dwmod = name ? dwfl_report_module(s->dwfl, name, start, end) : NULL;
 			continue;
 		}
 		report_new_module(s, m);
 	}
-	if (s->dwfl && dwfl_report_end(s->dwfl, NULL, NULL) != 0) {
-		/* libdwfl is unusable: keep the modules, without their files. */
-		for (size_t i = 0; i < n; i++)
-			mods[i].dwmod = NULL;
-	} else if (s->dwfl) {
-		image_dwfl_set_userdata(s->dwfl, &s->dbg);
-	}
+	modules_release(s->modules, s->n_modules, old_kept);
 
 	if (kept != s->n_modules || kept != n) {
 		s->gen++;
@@ -798,13 +909,20 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 	bool has_linkage_name = false;
 	size_t n = 0;
 
+	struct image_debug *dbg = m->img ? &m->img->dbg : &s->dbg;
+
 	if (!m->dwmod) {
 		frames[0] = tmpl;
 		return 1;
 	}
+	addr += m->delta; /* the address in the shared image's layout */
+	/* a shared image finds its debug files through the symbolizer that asks now (in the
+	 * helper: the broker context of a process leakmond still knows) */
+	if (m->img && s->access.open_debug)
+		dbg->open_ctx = s->access.ctx;
 	/* DIEs only from DWARF whose alternate file (if any) was found safely */
 	dw = dwfl_module_getdwarf(m->dwmod, &bias);
-	cudie = dw && image_set_alt(&s->dbg, dw) ? dwfl_module_addrdie(m->dwmod, addr, &bias) : NULL;
+	cudie = dw && image_set_alt(dbg, dw) ? dwfl_module_addrdie(m->dwmod, addr, &bias) : NULL;
 	if (cudie) {
 		Dwarf_Die path[SYM_SCOPE_DEPTH_MAX];
 		size_t depth = pc_scopes(cudie, addr - bias, path, SYM_SCOPE_DEPTH_MAX);
@@ -960,6 +1078,7 @@ struct symbolizer *symbolizer_free(struct symbolizer *s)
 		symsvc_close(s->sid, s->svc_gen);
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
+	modules_release(s->modules, s->n_modules, NULL);
 	free(s->modules);
 	cache_clear(s);
 	strpool_done(&s->strings);
@@ -983,6 +1102,7 @@ void symbolizer_reset(struct symbolizer *s)
 	if (s->dwfl)
 		dwfl_end(s->dwfl);
 	s->dwfl = dwfl_begin(&s->callbacks);
+	modules_release(s->modules, s->n_modules, NULL);
 	free(s->modules);
 	s->modules = NULL;
 	s->n_modules = 0;
@@ -1117,6 +1237,7 @@ void symbolizer_get_stats(const struct symbolizer *s, struct sym_stats *ret)
 			ret->modules_dropped += r.modules_dropped;
 			ret->modules = r.modules;
 			ret->modules_deleted = r.modules_deleted;
+			ret->images_shared = r.images_shared;
 		}
 		return;
 	}

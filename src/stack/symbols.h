@@ -50,6 +50,7 @@ struct sym_stats {
 	uint64_t strings_truncated; /* strings cut to SYM_STRING_MAX */
 	uint64_t cache_drops;	    /* times the cache was dropped (a module went away, a reset) */
 	uint64_t module_changes;    /* times a read of the maps changed the modules */
+	uint64_t images_shared;	    /* modules that found their file already parsed (shared) */
 	uint64_t strings_dropped; /* strings reported NULL because SYM_STRINGS_BYTES_MAX was hit */
 	uint64_t modules_dropped; /* modules ignored because of SYM_MODULES_MAX or the maps cap */
 	unsigned modules;	  /* modules currently known */

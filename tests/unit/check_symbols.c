@@ -1268,6 +1268,38 @@ START_TEST(test_corrupt_abstract_origin)
 }
 END_TEST
 
+/* Two processes of one program: the second symbolizer finds the files already parsed (shared
+ * images), and keeps naming its pcs after the first symbolizer is gone. */
+START_TEST(test_shared_images)
+{
+	struct errs e = {0};
+	struct child c, c2 = {.pid = -1, .to_fd = -1, .from_fd = -1};
+	struct symbolizer *s = NULL, *s2 = NULL;
+	struct sym_frame frames[SYM_INLINE_MAX];
+	struct sym_stats st;
+	char path[PATH_MAX];
+
+	target_path(path, sizeof(path), "symtarget");
+	if (child_start_target(&c, path, &e) == 0 && child_start_target(&c2, path, &e) == 0 &&
+	    (s = symbolizer_new(c.pid)) && (s2 = symbolizer_new(c2.pid))) {
+		check_site(&e, s, child_site(&c, "chain_b", &e), "chain_b", "symtarget", false,
+			   frames);
+		symbolizer_get_stats(s2, &st);
+		/* symtarget, libsymlib.so, libc, ld.so at least */
+		EXPECT(&e, st.images_shared >= 3, "%" PRIu64 " images shared", st.images_shared);
+		s = symbolizer_free(s);
+		check_site(&e, s2, child_site(&c2, "chain_b", &e), "chain_b", "symtarget", false,
+			   frames);
+		check_site(&e, s2, child_site(&c2, "chain_a", &e), "chain_a", "symtarget", false,
+			   frames);
+	}
+	EXPECT(&e, s2 != NULL, "symbolizer_new");
+	symbolizer_free(s2);
+	child_stop(&c2);
+	finish(&c, s, &e);
+}
+END_TEST
+
 /* ---- the sandboxed helper process (symsvc.h) ---------------------------------------------- */
 
 static uint64_t now_ms(void)
@@ -1431,6 +1463,7 @@ static Suite *symbols_suite(void)
 	tcase_add_test(tc, test_libc);
 	tcase_add_test(tc, test_unknown_pc);
 	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_shared_images);
 	tcase_add_test(tc, test_stripped_build_id);
 	tcase_add_test(tc, test_deleted_module);
 	tcase_add_test(tc, test_replaced_module);
@@ -1458,6 +1491,7 @@ static Suite *symbols_suite(void)
 	tcase_add_test(tc, test_libc);
 	tcase_add_test(tc, test_unknown_pc);
 	tcase_add_test(tc, test_reset);
+	tcase_add_test(tc, test_shared_images);
 	tcase_add_test(tc, test_stripped_build_id);
 	tcase_add_test(tc, test_deleted_module);
 	tcase_add_test(tc, test_replaced_module);
