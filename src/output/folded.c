@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/util.h"
 #include "output/folded.h"
 #include "output/jsonget.h"
@@ -20,13 +21,15 @@ struct lines {
 	size_t n, cap;
 };
 
-/* Append s to f's stack text with ';' and line breaks made harmless. */
+/* Append s to f's stack text with ';' made harmless and control characters escaped. */
 static void put_frame(FILE *f, const char *s, bool is_first)
 {
+	_cleanup_free_ char *safe = escape_text_dup(s);
+
 	if (!is_first)
 		fputc(';', f);
-	for (; *s; s++)
-		fputc(*s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s, f);
+	for (s = safe ? safe : "?"; *s; s++)
+		fputc(*s == ';' ? ':' : *s, f);
 }
 
 static void put_frame_of(FILE *f, json_object *fr, bool is_first)

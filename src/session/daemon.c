@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/escape.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "config/match.h"
@@ -59,16 +60,12 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* "<comm>-<pid>" with anything but [A-Za-z0-9._-] replaced: a safe file name. */
+/* "<comm>-<pid>" as a safe, visible file name: see escape_file_stem(). */
 static void file_stem(const struct target *t, char *buf, size_t len)
 {
 	char comm[PROCFS_COMM_MAX];
 
-	snprintf(comm, sizeof(comm), "%s", t->comm);
-	for (char *c = comm; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
-			*c = '_';
+	escape_file_stem(comm, sizeof(comm), t->comm);
 	snprintf(buf, len, "%s-%d", comm, (int)t->pid);
 }
 
