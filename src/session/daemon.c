@@ -17,6 +17,7 @@
 #include "base/escape.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "image/debuginfod.h"
 #include "config/match.h"
 #include "session/session_priv.h"
 
@@ -371,6 +372,8 @@ void daemon_reload(struct session *s)
 		return;
 	}
 	s->reload_note[0] = '\0';
+	if (debuginfod_setup(c->global.debuginfod) < 0)
+		log_warning("cannot change the debuginfod setting (out of memory)");
 	for (size_t i = s->n_targets; i > 0; i--) {
 		struct target *t = s->targets[i - 1];
 		const struct watch_config *w = NULL;

@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/util.h"
+#include "image/debuginfod.h"
 #include "output/alert.h"
 #include "output/exports.h"
 #include "output/report.h"
@@ -699,6 +700,17 @@ static int setup(struct session *s)
 	s->loop = loop_new();
 	if (!s->loop)
 		return EXIT_RUNTIME;
+	/* the program started with "--" gets the environment we were given, whatever we change */
+	if (o->program) {
+		size_t n = 0;
+
+		while (environ[n])
+			n++;
+		s->child_env = calloc(n + 1, sizeof(*s->child_env));
+		if (!s->child_env)
+			return EXIT_RUNTIME;
+		memcpy(s->child_env, environ, n * sizeof(*s->child_env));
+	}
 	session_settings_from_options(o, &cli);
 	s->cli = cli;
 	s->tick_ns = o->interval_ns;
@@ -714,6 +726,9 @@ static int setup(struct session *s)
 		daemon_say_idle(s);
 		needs_backend = true; /* a watch may ask for trace mode, now or after a reload */
 	}
+	/* before any module we use can read it: DEBUGINFOD_URLS gone unless opted in */
+	if (debuginfod_setup(s->conf ? s->conf->global.debuginfod : o->debuginfod) < 0)
+		return EXIT_RUNTIME;
 	if (needs_backend) {
 		enum trace_backend which = s->conf ? s->conf->global.backend : o->backend;
 		struct backend_config cfg = {
@@ -891,5 +906,6 @@ int session_run(const struct options *opts)
 	tslog_close(&s.log);
 	conf_free(s.conf);
 	free(s.refused);
+	free(s.child_env);
 	return r;
 }

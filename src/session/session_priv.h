@@ -47,6 +47,8 @@ struct session {
 	int watchdog_fd;	   /* timerfd pinging systemd's watchdog (WatchdogSec), or -1 */
 	char reload_note[512];	   /* why the last reload failed ("" when it did not), for STATUS */
 	uint64_t next_prune_ns;	   /* daemon mode: the next pruning of old logs and reports */
+	char **child_env; /* our environment as we were given it (a copy of the array, the strings
+			   * borrowed), for the program started with "--" */
 };
 
 /* session.c */
