@@ -345,7 +345,7 @@ json_object *report_build(const struct report_target *targets, size_t n, time_t 
 	return root;
 }
 
-int report_write_atomic(const char *path, json_object *report)
+int report_write_atomic(const char *path, json_object *report, mode_t mode, unsigned flags)
 {
 	_cleanup_free_ char *text = NULL;
 	int len = asprintf(&text, "%s\n", json_object_to_json_string_ext(report, REPORT_JSON_FLAGS));
@@ -354,7 +354,7 @@ int report_write_atomic(const char *path, json_object *report)
 		text = NULL;
 		return -ENOMEM;
 	}
-	return atomic_write_file(path, text, (size_t)len, 0644);
+	return atomic_write_file(path, text, (size_t)len, mode, flags);
 }
 
 static const char *jstr(json_object *o, const char *key)
