@@ -135,7 +135,8 @@ int folded_write(FILE *f, json_object *report, enum folded_weight weight)
 	for (size_t i = 0; r == 0 && i < jlen(targets); i++)
 		r = target_lines(&l, jidx(targets, i), jlen(targets) > 1, weight);
 	if (r == 0) {
-		qsort(l.v, l.n, sizeof(*l.v), cmp_line);
+		if (l.n > 0) /* no sites (rss mode): no array, and qsort must not get NULL */
+			qsort(l.v, l.n, sizeof(*l.v), cmp_line);
 		for (size_t i = 0; i < l.n;) {
 			uint64_t sum = 0;
 			size_t k = i;
