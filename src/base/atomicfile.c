@@ -28,7 +28,7 @@ static mode_t effective_mode(mode_t mode)
 	if (mode != ATOMIC_MODE_DEFAULT)
 		return mode;
 	um = umask(0);
-	(void)umask(um);
+	(void) umask(um);
 	return 0666 & ~um;
 }
 
@@ -45,7 +45,7 @@ static int write_all(int fd, const void *data, size_t len)
 				continue;
 			return -errno;
 		}
-		off += (size_t)w;
+		off += (size_t) w;
 	}
 	return 0;
 }
@@ -63,7 +63,7 @@ static int open_special(const char *path, int extra)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
 		int r = -errno;
 
-		(void)close(fd);
+		(void) close(fd);
 		return r;
 	}
 	return fd;
@@ -78,8 +78,7 @@ static char *resolve_user_path(const char *path)
 	return real ? real : strdup(path);
 }
 
-static int replace_file(const char *path, const void *data, size_t len, mode_t mode,
-			bool is_synced)
+static int replace_file(const char *path, const void *data, size_t len, mode_t mode, bool is_synced)
 {
 	_cleanup_free_ char *tmp = NULL;
 	int fd, r;
@@ -102,7 +101,7 @@ static int replace_file(const char *path, const void *data, size_t len, mode_t m
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
 	if (r < 0)
-		(void)unlink(tmp);
+		(void) unlink(tmp);
 	return r;
 }
 

@@ -22,8 +22,9 @@
 #include <sys/types.h>
 
 #define ATOMIC_USER_PATH (1U << 0) /* a path the user gave: see above */
-#define ATOMIC_NO_SYNC (1U << 1)   /* no fsync before the rename (a file rewritten every few
-				    * seconds, whose loss in a crash does not matter) */
+#define ATOMIC_NO_SYNC                                                                             \
+	(1U << 1) /* no fsync before the rename (a file rewritten every few                        \
+		   * seconds, whose loss in a crash does not matter) */
 
 #define ATOMIC_MODE_DEFAULT 0 /* mode of a new file: 0666 less the umask */
 
@@ -32,8 +33,7 @@
  * explicit mode is set as it is (e.g. 0644 for a file another user's program must read), the
  * default honours the umask. Returns 0 or -errno (-EISDIR: path is a directory); on failure
  * nothing is left behind (the temporary file is removed) and a replaced path is untouched. */
-int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode,
-		      unsigned flags);
+int atomic_write_file(const char *path, const void *data, size_t len, mode_t mode, unsigned flags);
 
 /* Whether a file could be written at path later, checked before a long run rather than after it:
  * "-" (user path) is fine; an existing directory is -EISDIR; an existing regular file or a path

@@ -43,7 +43,7 @@ static size_t printable_len(const unsigned char *p)
 
 bool escape_is_clean(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *) s;
 
 	while (*p) {
 		size_t n = printable_len(p);
@@ -57,7 +57,7 @@ bool escape_is_clean(const char *s)
 
 char *escape_text(char *buf, size_t len, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	const unsigned char *p = (const unsigned char *) (s ? s : "");
 	size_t used = 0;
 
 	if (len == 0)

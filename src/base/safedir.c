@@ -18,8 +18,7 @@ const char *safedir_judge(const struct stat *st, int is_leaf, uid_t euid)
 	if (st->st_uid != 0 && st->st_uid != euid)
 		return euid == 0 ? "is not owned by root" : "is owned by neither root nor us";
 	if ((st->st_mode & S_IWOTH) && (is_leaf || !(st->st_mode & S_ISVTX)))
-		return is_leaf ? "is writable by others"
-			       : "is writable by others and not sticky";
+		return is_leaf ? "is writable by others" : "is writable by others and not sticky";
 	if (is_leaf && (st->st_mode & S_IWGRP))
 		return "is writable by its group";
 	return NULL;
@@ -32,7 +31,7 @@ static int check_links(const char *path, uid_t euid, char *err, size_t errlen)
 	char buf[PATH_MAX];
 	struct stat st;
 
-	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf)) {
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int) sizeof(buf)) {
 		snprintf(err, errlen, "'%.200s...' is too long", path);
 		return -ENAMETOOLONG;
 	}
@@ -45,7 +44,7 @@ static int check_links(const char *path, uid_t euid, char *err, size_t errlen)
 		if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode) && st.st_uid != 0 &&
 		    st.st_uid != euid) {
 			snprintf(err, errlen, "'%s' is a symlink owned by uid %u", buf,
-				 (unsigned)st.st_uid);
+				 (unsigned) st.st_uid);
 			return -EPERM;
 		}
 		*p = c;
@@ -86,7 +85,7 @@ int safedir_check(const char *path, uid_t euid, char *err, size_t errlen)
 		why = safedir_judge(&st, is_leaf, euid);
 		if (why) {
 			snprintf(err, errlen, "'%s' %s (uid %u, mode %04o)", real[0] ? real : "/",
-				 why, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+				 why, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
 			return S_ISDIR(st.st_mode) ? -EPERM : -ENOTDIR;
 		}
 		if (!real[0])

@@ -35,7 +35,7 @@ unsigned debuginfod_bound(const char *user, unsigned max)
 	v = strtoul(user, &end, 10);
 	if (errno || *end || end == user || v == 0 || v > max)
 		return max;
-	return (unsigned)v;
+	return (unsigned) v;
 }
 
 static int set_bound(const char *name, unsigned max)
@@ -83,15 +83,15 @@ int debuginfod_find_debuginfo(const unsigned char *id, size_t len)
 		return -ENOSYS;
 	if (!has_loaded) {
 		void *so = dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_LOCAL);
-		begin_fn begin = so ? (begin_fn)dlsym(so, "debuginfod_begin") : NULL;
+		begin_fn begin = so ? (begin_fn) dlsym(so, "debuginfod_begin") : NULL;
 
 		has_loaded = true;
-		find_debuginfo = so ? (find_fn)dlsym(so, "debuginfod_find_debuginfo") : NULL;
+		find_debuginfo = so ? (find_fn) dlsym(so, "debuginfod_find_debuginfo") : NULL;
 		client = begin && find_debuginfo ? begin() : NULL;
 	}
 	if (!client)
 		return -ENOSYS;
-	fd = find_debuginfo(client, id, (int)len, &path);
+	fd = find_debuginfo(client, id, (int) len, &path);
 	free(path);
 	return fd;
 }

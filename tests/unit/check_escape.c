@@ -13,7 +13,8 @@ START_TEST(test_text_plain)
 
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "nginx: worker"), "nginx: worker");
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "a\\b"), "a\\b");
-	ck_assert_str_eq(escape_text(buf, sizeof(buf), "caf\xc3\xa9 \xe2\x82\xac"), "caf\xc3\xa9 \xe2\x82\xac");
+	ck_assert_str_eq(escape_text(buf, sizeof(buf), "caf\xc3\xa9 \xe2\x82\xac"),
+			 "caf\xc3\xa9 \xe2\x82\xac");
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), NULL), "");
 	ck_assert(escape_is_clean("caf\xc3\xa9"));
 	ck_assert(escape_is_clean(""));
@@ -28,8 +29,14 @@ START_TEST(test_text_controls)
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "a\nb\tc\r"), "a\\x0ab\\x09c\\x0d");
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "del\x7f"), "del\\x7f");
 	/* C1 CSI as UTF-8 (U+009B) and as a raw byte */
-	ck_assert_str_eq(escape_text(buf, sizeof(buf), "\xc2\x9b" "1m"), "\\xc2\\x9b1m");
-	ck_assert_str_eq(escape_text(buf, sizeof(buf), "\x9b" "1m"), "\\x9b1m");
+	ck_assert_str_eq(escape_text(buf, sizeof(buf),
+				     "\xc2\x9b"
+				     "1m"),
+			 "\\xc2\\x9b1m");
+	ck_assert_str_eq(escape_text(buf, sizeof(buf),
+				     "\x9b"
+				     "1m"),
+			 "\\x9b1m");
 	/* invalid UTF-8: truncated, overlong, surrogate */
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "\xe2\x82"), "\\xe2\\x82");
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "\xc0\xaf"), "\\xc0\\xaf");
@@ -45,7 +52,10 @@ START_TEST(test_text_truncate)
 
 	/* never half an escape or half a character */
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "abcd\x1b"), "abcd");
-	ck_assert_str_eq(escape_text(buf, sizeof(buf), "abc\x1b" "z"), "abc\\x1b");
+	ck_assert_str_eq(escape_text(buf, sizeof(buf),
+				     "abc\x1b"
+				     "z"),
+			 "abc\\x1b");
 	ck_assert_str_eq(escape_text(buf, sizeof(buf), "abcdef\xc3\xa9"), "abcdef");
 	ck_assert_str_eq(escape_text(buf, 1, "abc"), "");
 }
