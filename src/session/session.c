@@ -774,6 +774,15 @@ static int setup(struct session *s)
 	r = check_outputs(s);
 	if (r != 0)
 		return r;
+	/* the log too, before any process is touched (a FIFO nobody reads fails here, at once) */
+	if (o->log_path) {
+		r = tslog_open(&s->log, o->log_path, ATOMIC_MODE_DEFAULT, ATOMIC_USER_PATH);
+		if (r < 0) {
+			fprintf(stderr, "leakmond: cannot open log '%s' (%s)\n", o->log_path,
+				strerror(-r));
+			return EXIT_RUNTIME;
+		}
+	}
 	/* before any module we use can read it: DEBUGINFOD_URLS gone unless opted in */
 	if (debuginfod_setup(s->conf ? s->conf->global.debuginfod : o->debuginfod) < 0)
 		return EXIT_RUNTIME;
@@ -815,14 +824,6 @@ static int setup(struct session *s)
 				fprintf(stderr, "leakmond: %s\n", err);
 				return EXIT_TARGET;
 			}
-		}
-	}
-	if (o->log_path) {
-		r = tslog_open(&s->log, o->log_path, ATOMIC_MODE_DEFAULT, ATOMIC_USER_PATH);
-		if (r < 0) {
-			fprintf(stderr, "leakmond: cannot open log '%s' (%s)\n", o->log_path,
-				strerror(-r));
-			return EXIT_RUNTIME;
 		}
 	}
 	if (o->program) {
