@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/atomicfile.h"
 #include "base/util.h"
 #include "config/options.h"
 #include "output/exports.h"
@@ -99,7 +100,7 @@ static int timelines_from_log(json_object *report, const char *path)
 
 int main(int argc, char **argv)
 {
-	struct export_paths p = { .folded_weight = FOLDED_BYTES };
+	struct export_paths p = { .folded_weight = FOLDED_BYTES, .file_flags = ATOMIC_USER_PATH };
 	bool is_text = false, is_verbose = false, is_blocks = false;
 	json_object *report, *version;
 	char err[4200];

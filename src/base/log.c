@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/escape.h"
 #include "base/log.h"
 
 static enum log_level max_level = LOG_LEVEL_WARNING;
@@ -41,7 +42,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 {
 	/* syslog priorities: err, warning, info, debug */
 	static const char *const prefix[] = { "<3>", "<4>", "<6>", "<7>" };
-	char buf[1024];
+	char buf[1024], safe[4 * sizeof(buf)];
 	va_list ap;
 
 	if (level > max_level)
@@ -49,5 +50,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%sleakmond: %s\n", log_is_journal() ? prefix[level] : "", buf);
+	/* messages quote comms, paths and symbols a target chose: one line, no terminal controls */
+	escape_text(safe, sizeof(safe), buf);
+	fprintf(stderr, "%sleakmond: %s\n", log_is_journal() ? prefix[level] : "", safe);
 }

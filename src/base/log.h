@@ -1,7 +1,8 @@
 /* log.h - diagnostics on stderr, filtered by verbosity.
  *
- * Messages are one line each, lowercase, prefixed "leakmond: ". Nothing here touches syslog:
- * alerts go through alert.h.
+ * Messages are one line each, lowercase, prefixed "leakmond: ". Control characters and invalid
+ * UTF-8 in a message (a comm or path a target chose) are written as \xNN (escape_text()), so a
+ * message is always one line. Nothing here touches syslog: alerts go through alert.h.
  */
 #ifndef LEAKMOND_LOG_H
 #define LEAKMOND_LOG_H

@@ -49,6 +49,7 @@ enum key {
 	K_METRICS_FILE,
 	K_KEEP_FILES,
 	K_MAX_MEMORY,
+	K_DEBUGINFOD,
 	K_PID, /* the selectors: [watch] sections only */
 	K_COMM,
 	K_EXE,
@@ -80,6 +81,7 @@ static const char *const key_names[K_COUNT] = {
 	[K_METRICS_FILE] = "metrics_file",
 	[K_KEEP_FILES] = "keep_files",
 	[K_MAX_MEMORY] = "max_memory",
+	[K_DEBUGINFOD] = "debuginfod",
 	[K_PID] = "pid",
 	[K_COMM] = "comm",
 	[K_EXE] = "exe",
@@ -622,6 +624,13 @@ static bool parse_setting(struct parser *p, enum key k, const char *v, struct wa
 	case K_MAX_MEMORY:
 		if (units_parse_size(v, &s->max_memory) < 0) {
 			fail_key(p, key, "invalid value '%s': expected a size such as 256MiB (0: none)", v);
+			return false;
+		}
+		return true;
+	case K_DEBUGINFOD:
+		if (!parse_bool(v, &s->debuginfod)) {
+			fail_key(p, key,
+				 "invalid value '%s': expected yes or no (or true/false, on/off, 1/0)", v);
 			return false;
 		}
 		return true;

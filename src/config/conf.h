@@ -59,6 +59,7 @@ struct watch_settings {
 	char metrics_file[4096];  /* Prometheus textfile; "" for none */
 	uint64_t keep_files_ns;	  /* logs and reports of processes gone this long are deleted; 0: never */
 	uint64_t max_memory;	  /* budget of leakmond's tables; 0: none */
+	bool debuginfod;	  /* debug info from debuginfod servers (default off) */
 };
 
 struct watch_config {

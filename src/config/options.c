@@ -35,6 +35,8 @@ enum {
 	OPT_REPORT_INTERVAL,
 	OPT_METRICS,
 	OPT_MAX_MEMORY,
+	OPT_DEBUGINFOD,
+	OPT_NO_DEBUGINFOD,
 };
 
 static const struct option long_options[] = {
@@ -71,6 +73,8 @@ static const struct option long_options[] = {
 	{ "report-interval", required_argument, NULL, OPT_REPORT_INTERVAL },
 	{ "metrics", required_argument, NULL, OPT_METRICS },
 	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
+	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
+	{ "no-debuginfod", no_argument, NULL, OPT_NO_DEBUGINFOD },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -112,6 +116,8 @@ static const char usage_text[] =
 	"      --syslog, --no-syslog  alerts to syslog, facility daemon (default on)\n"
 	"      --alert-rss-growth RATE  alert when RSS grows faster (default 64MiB/h)\n"
 	"      --alert-leak-size SIZE   alert when a leaking site holds more (default 1MiB)\n"
+	"      --debuginfod, --no-debuginfod  fetch missing debug info from the servers in\n"
+	"                             DEBUGINFOD_URLS, with bounded timeouts (default off)\n"
 	"  -v, --verbose              more diagnostics on stderr\n"
 	"  -q, --quiet                fewer diagnostics on stderr\n"
 	"  -h, --help                 show this help\n"
@@ -456,6 +462,12 @@ int options_parse(int argc, char **argv, struct options *opts, char *err, size_t
 				return fail(err, errlen,
 					    "invalid size '%s' for --max-memory: expected e.g. 256MiB (0: none)",
 					    optarg);
+			break;
+		case OPT_DEBUGINFOD:
+			opts->debuginfod = true;
+			break;
+		case OPT_NO_DEBUGINFOD:
+			opts->debuginfod = false;
 			break;
 		case 'v':
 			opts->verbosity++;

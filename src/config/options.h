@@ -70,6 +70,7 @@ struct options {
 	uint64_t report_interval_ns; /* 0: reports only at exit and on SIGUSR1 */
 	const char *metrics_path;    /* Prometheus textfile, or NULL */
 	uint64_t max_memory;	     /* leakmond's tables, bytes; 0: no budget */
+	bool debuginfod;	     /* debug info from DEBUGINFOD_URLS servers (image/debuginfod.h) */
 };
 
 /* Fill *opts with the defaults of INTERFACE.md. */

@@ -17,6 +17,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
 
+#include "image/debuginfod.h"
 #include "image/image.h"
 #include "base/procfs.h"
 #include "base/util.h"
@@ -403,24 +404,15 @@ static int find_by_id(struct image_debug *d, const unsigned char *id, size_t id_
 	return -ENOENT;
 }
 
-int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-			 const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
-			 char **debuginfo_file_name)
+/* The debug file of a module with build-id bits (idn bytes, or none) on the local file systems. */
+static int find_debuginfo_local(struct image_debug *d, const unsigned char *bits, size_t idn,
+				const char *modname, const char *debuglink_file,
+				GElf_Word debuglink_crc, char **debuginfo_file_name)
 {
-	struct image_debug *d = userdata ? *userdata : NULL;
-	const unsigned char *bits = NULL;
-	GElf_Addr vaddr;
-	int id_len = dwfl_module_build_id(mod, &bits, &vaddr);
-	size_t idn = id_len > 0 ? (size_t)id_len : 0;
 	char path[IMAGE_PATH_MAX], dir[IMAGE_PATH_MAX];
 	const char *slash;
 	int fd;
 
-	(void)base;
-	(void)file_name;
-	*debuginfo_file_name = NULL;
-	if (!d)
-		return -1;
 	fd = find_by_id(d, bits, idn, debuginfo_file_name);
 	if (fd >= 0)
 		return fd;
@@ -459,6 +451,49 @@ int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 		}
 	}
 	return -1;
+}
+
+/* The debug file of build-id bits from a debuginfod server, when the user opted in: a regular
+ * file that carries that build-id, given to libdwfl without a name. */
+static int find_debuginfo_remote(const unsigned char *bits, size_t idn)
+{
+	struct stat st;
+	int fd;
+
+	if (idn == 0 || !debuginfod_is_active())
+		return -1;
+	fd = debuginfod_find_debuginfo(bits, idn);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > IMAGE_FILE_MAX ||
+	    !file_matches(fd, bits, idn, 0)) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			 const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+			 char **debuginfo_file_name)
+{
+	struct image_debug *d = userdata ? *userdata : NULL;
+	const unsigned char *bits = NULL;
+	GElf_Addr vaddr;
+	int id_len = dwfl_module_build_id(mod, &bits, &vaddr);
+	size_t idn = id_len > 0 ? (size_t)id_len : 0;
+	int fd;
+
+	(void)base;
+	(void)file_name;
+	*debuginfo_file_name = NULL;
+	if (!d)
+		return -1;
+	fd = find_debuginfo_local(d, bits, idn, modname, debuglink_file, debuglink_crc,
+				  debuginfo_file_name);
+	if (fd < 0)
+		fd = find_debuginfo_remote(bits, idn);
+	return fd;
 }
 
 bool image_set_alt(struct image_debug *d, Dwarf *dw)

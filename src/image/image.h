@@ -106,7 +106,8 @@ void image_dwfl_set_userdata(Dwfl *dwfl, struct image_debug *d);
  * (inside its root); then by .gnu_debuglink next to the module, in its .debug/, and under
  * /usr/lib/debug (inside its root, then ours). Every candidate is opened as image_open_in_root
  * does and must carry the module's build-id (or, for a module without one, the debuglink's
- * CRC). Files found inside the process's root are given to libdwfl without a name, so that
+ * CRC). Last, when the user opted in, from a debuginfod server (image/debuginfod.h), checked
+ * the same way. Files found inside the process's root are given to libdwfl without a name, so that
  * libdw never opens paths relative to them (.gnu_debugaltlink is then looked for by build-id
  * under our /usr/lib/debug only). */
 int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,

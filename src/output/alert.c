@@ -9,6 +9,7 @@
 
 #include "output/alert.h"
 #include "stack/symbols.h"
+#include "base/escape.h"
 #include "base/units.h"
 
 #ifdef HAVE_LIBSYSTEMD
@@ -40,11 +41,12 @@ bool alert_should_fire(struct alert_state *st, uint64_t now_ns, double figure)
 void alert_format_rss(char *buf, size_t len, pid_t pid, const char *comm, double growth_bytes_per_s,
 		      uint64_t rss_bytes)
 {
-	char rate[48], now[32];
+	char rate[48], now[32], raw[512];
 
 	units_format_rate(growth_bytes_per_s, "h", 0, rate, sizeof(rate));
 	units_format_size((double)rss_bytes, now, sizeof(now));
-	snprintf(buf, len, "pid %d (%s): RSS rising %s (%s now)", (int)pid, comm, rate, now);
+	snprintf(raw, sizeof(raw), "pid %d (%s): RSS rising %s (%s now)", (int)pid, comm, rate, now);
+	escape_text(buf, len, raw);
 }
 
 void alert_format_frame(char *buf, size_t len, const struct sym_frame *f)
@@ -70,13 +72,14 @@ void alert_format_leak(char *buf, size_t len, pid_t pid, const char *comm,
 		       const struct sym_frame *top, uint64_t live_bytes, uint64_t live_blocks,
 		       double growth_bytes_per_s)
 {
-	char where[256], size[32], rate[48];
+	char where[256], size[32], rate[48], raw[768];
 
 	alert_format_frame(where, sizeof(where), top);
 	units_format_size((double)live_bytes, size, sizeof(size));
 	units_format_rate(growth_bytes_per_s, "min", 1, rate, sizeof(rate));
-	snprintf(buf, len, "pid %d (%s): leak: %s holds %s in %llu block%s, %s", (int)pid, comm,
-		 where, size, (unsigned long long)live_blocks, live_blocks == 1 ? "" : "s", rate);
+	snprintf(raw, sizeof(raw), "pid %d (%s): leak: %s holds %s in %llu block%s, %s", (int)pid,
+		 comm, where, size, (unsigned long long)live_blocks, live_blocks == 1 ? "" : "s", rate);
+	escape_text(buf, len, raw);
 }
 
 static bool is_open;
@@ -92,27 +95,33 @@ void alert_syslog_open(void)
 void alert_send(const char *message)
 {
 	alert_syslog_open();
-	syslog(LOG_DAEMON | LOG_WARNING, "%s", message);
+	char safe[4096];
+
+	syslog(LOG_DAEMON | LOG_WARNING, "%s", escape_text(safe, sizeof(safe), message));
 }
 
 int alert_journal_send(const char *message, const struct alert_info *info)
 {
 #ifdef HAVE_LIBSYSTEMD
 	const struct sym_frame *f = info->site;
+	char comm[256], fn[1024], file[1024];
 	int r;
+
+	escape_text(comm, sizeof(comm), info->comm);
 
 	if (f && f->function)
 		r = sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", LOG_WARNING,
 				    "SYSLOG_IDENTIFIER=leakmond", "LEAKMOND_PID=%d", (int)info->pid,
-				    "LEAKMOND_COMM=%s", info->comm, "LEAKMOND_KIND=%s", info->kind,
+				    "LEAKMOND_COMM=%s", comm, "LEAKMOND_KIND=%s", info->kind,
 				    "LEAKMOND_BYTES=%llu", (unsigned long long)info->bytes,
 				    "LEAKMOND_GROWTH_BYTES_PER_S=%.1f", info->growth_bytes_per_s,
-				    "LEAKMOND_FUNCTION=%s", f->function, "LEAKMOND_FILE=%s",
-				    f->file ? f->file : "", "LEAKMOND_LINE=%d", f->line, NULL);
+				    "LEAKMOND_FUNCTION=%s", escape_text(fn, sizeof(fn), f->function),
+				    "LEAKMOND_FILE=%s", escape_text(file, sizeof(file), f->file),
+				    "LEAKMOND_LINE=%d", f->line, NULL);
 	else
 		r = sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", LOG_WARNING,
 				    "SYSLOG_IDENTIFIER=leakmond", "LEAKMOND_PID=%d", (int)info->pid,
-				    "LEAKMOND_COMM=%s", info->comm, "LEAKMOND_KIND=%s", info->kind,
+				    "LEAKMOND_COMM=%s", comm, "LEAKMOND_KIND=%s", info->kind,
 				    "LEAKMOND_BYTES=%llu", (unsigned long long)info->bytes,
 				    "LEAKMOND_GROWTH_BYTES_PER_S=%.1f", info->growth_bytes_per_s, NULL);
 	return r < 0 ? r : 0;

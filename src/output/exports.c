@@ -62,7 +62,7 @@ static int write_stream(const char *path, json_object *report,
 		r = -ENOMEM;
 	if (r < 0)
 		return r;
-	return atomic_write_file(path, text ? text : "", len, 0644);
+	return atomic_write_file(path, text ? text : "", len, p->mode, p->file_flags);
 }
 
 static int do_folded(FILE *f, json_object *report, const struct export_paths *p)
@@ -98,7 +98,7 @@ int exports_write(json_object *report, const struct export_paths *p, char *err, 
 
 		r = pprof_build(report, &data, &len);
 		if (r == 0)
-			r = atomic_write_file(p->pprof, data, len, 0644);
+			r = atomic_write_file(p->pprof, data, len, p->mode, p->file_flags);
 		free(data);
 		note_failure(r, p->pprof, &first, err, errlen);
 	}

@@ -4,7 +4,7 @@
  * Every export is rendered from the report as its JSON file holds it: leakmond serializes the
  * report it has built and parses that text back (exports_reparse), leakmond-report reads the
  * file. The same report thus gives the same files in both, byte for byte. Each file is written
- * atomically (base/atomicfile.h), mode 0644.
+ * as base/atomicfile.h says, with the mode and flags of struct export_paths.
  */
 #ifndef LEAKMOND_EXPORTS_H
 #define LEAKMOND_EXPORTS_H
@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config/options.h"
 #include "output/folded.h"
@@ -22,6 +23,8 @@ struct export_paths {
 	const char *pprof;
 	const char *html;
 	enum folded_weight folded_weight;
+	mode_t mode;	     /* of new files: ATOMIC_MODE_DEFAULT (0: the umask's) or explicit */
+	unsigned file_flags; /* ATOMIC_USER_PATH for paths the user gave ("-": stdout) */
 };
 
 /* The files of the exports in mask (OPTIONS_EXPORT_*) beside a report at report_path ("DIR/STEM.json" gives

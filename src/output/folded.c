@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/util.h"
 #include "output/folded.h"
 #include "output/jsonget.h"
@@ -20,13 +21,15 @@ struct lines {
 	size_t n, cap;
 };
 
-/* Append s to f's stack text with ';' and line breaks made harmless. */
+/* Append s to f's stack text with ';' made harmless and control characters escaped. */
 static void put_frame(FILE *f, const char *s, bool is_first)
 {
+	_cleanup_free_ char *safe = escape_text_dup(s);
+
 	if (!is_first)
 		fputc(';', f);
-	for (; *s; s++)
-		fputc(*s == ';' ? ':' : (*s == '\n' || *s == '\r') ? ' ' : *s, f);
+	for (s = safe ? safe : "?"; *s; s++)
+		fputc(*s == ';' ? ':' : *s, f);
 }
 
 static void put_frame_of(FILE *f, json_object *fr, bool is_first)
@@ -132,7 +135,8 @@ int folded_write(FILE *f, json_object *report, enum folded_weight weight)
 	for (size_t i = 0; r == 0 && i < jlen(targets); i++)
 		r = target_lines(&l, jidx(targets, i), jlen(targets) > 1, weight);
 	if (r == 0) {
-		qsort(l.v, l.n, sizeof(*l.v), cmp_line);
+		if (l.n > 0) /* no sites (rss mode): no array, and qsort must not get NULL */
+			qsort(l.v, l.n, sizeof(*l.v), cmp_line);
 		for (size_t i = 0; i < l.n;) {
 			uint64_t sum = 0;
 			size_t k = i;

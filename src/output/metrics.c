@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "base/util.h"
 #include "output/metrics.h"
 
@@ -200,35 +201,7 @@ char *metrics_render(const struct metrics_target *targets, size_t n)
 
 int metrics_write_atomic(const char *path, const char *text)
 {
-	_cleanup_free_ char *tmp = NULL;
-	size_t len = strlen(text), off = 0;
-	int fd, r = 0;
-
-	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		tmp = NULL;
-		return -ENOMEM;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			r = -errno;
-			break;
-		}
-		off += (size_t)w;
-	}
-	if (r == 0 && fchmod(fd, 0644) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		(void)unlink(tmp);
-	return r;
+	/* 0644 whatever the umask: node_exporter, another user, must read it; rewritten every
+	 * interval, so not fsynced (a crash loses one interval's figures at most) */
+	return atomic_write_file(path, text, strlen(text), 0644, ATOMIC_NO_SYNC);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "base/atomicfile.h"
+#include "base/escape.h"
 #include "heap/allocfn.h"
 #include "output/report.h"
 #include "base/units.h"
@@ -344,7 +345,7 @@ json_object *report_build(const struct report_target *targets, size_t n, time_t 
 	return root;
 }
 
-int report_write_atomic(const char *path, json_object *report)
+int report_write_atomic(const char *path, json_object *report, mode_t mode, unsigned flags)
 {
 	_cleanup_free_ char *text = NULL;
 	int len = asprintf(&text, "%s\n", json_object_to_json_string_ext(report, REPORT_JSON_FLAGS));
@@ -353,7 +354,7 @@ int report_write_atomic(const char *path, json_object *report)
 		text = NULL;
 		return -ENOMEM;
 	}
-	return atomic_write_file(path, text, (size_t)len, 0644);
+	return atomic_write_file(path, text, (size_t)len, mode, flags);
 }
 
 static const char *jstr(json_object *o, const char *key)
@@ -493,6 +494,13 @@ static bool is_listed_leak(json_object *t, json_object *a)
 
 #define TEXT_FRAMES_MAX 16 /* frames of a trimmed stack at most */
 
+/* A string of the report for the text form: names, paths and comms come from the target, so
+ * control characters are escaped (escape_text()). NULL stays NULL. */
+static const char *txt(char *buf, size_t len, const char *s)
+{
+	return s ? escape_text(buf, len, s) : NULL;
+}
+
 static void print_site(FILE *f, json_object *site, const char *label, bool is_full_stacks)
 {
 	json_object *frames = jget_arr(site, "frames");
@@ -505,7 +513,9 @@ static void print_site(FILE *f, json_object *site, const char *label, bool is_fu
 	where[0] = '\0';
 	if (n > 0) {
 		json_object *fr = jidx(frames, 0);
-		const char *fn = jstr(fr, "function"), *file = jbasename(jstr(fr, "file"));
+		char fnb[256], fileb[256];
+		const char *fn = txt(fnb, sizeof(fnb), jstr(fr, "function"));
+		const char *file = txt(fileb, sizeof(fileb), jbasename(jstr(fr, "file")));
 
 		if (fn && file)
 			snprintf(where, sizeof(where), "%s (%s:%d)", fn, file,
@@ -519,8 +529,10 @@ static void print_site(FILE *f, json_object *site, const char *label, bool is_fu
 		jnum(site, "oldest_age_s"), jnum(site, "delta_bytes") >= 0 ? "+" : "", delta);
 	for (size_t i = 0; i < n; i++) {
 		json_object *fr = jidx(frames, i);
-		const char *fn = jstr(fr, "function"), *file = jstr(fr, "file");
-		const char *mod = jbasename(jstr(fr, "module"));
+		char fnb[1024], fileb[1024], modb[256];
+		const char *fn = txt(fnb, sizeof(fnb), jstr(fr, "function"));
+		const char *file = txt(fileb, sizeof(fileb), jstr(fr, "file"));
+		const char *mod = txt(modb, sizeof(modb), jbasename(jstr(fr, "module")));
 		bool is_kept = true, is_outer = !is_full_stacks && report_frame_is_outer(fr, &is_kept);
 
 		if (is_outer && !is_kept)
@@ -549,13 +561,13 @@ void report_print_text_full(FILE *f, json_object *report, bool is_full_stacks)
 	fprintf(f, "leakmond report %s\n", jstr(report, "generated_at") ? jstr(report, "generated_at") : "?");
 	for (size_t i = 0; i < jlen(targets); i++) {
 		json_object *t = jidx(targets, i), *rss, *heap, *v;
-		char now[32], first[32], peak[32], rate[48], status[160], verdict[96];
+		char now[32], first[32], peak[32], rate[48], status[160], verdict[96], comm[64];
 		enum report_verdict kind;
 		size_t others = 0;
 
 		report_describe_status(t, status, sizeof(status));
 		fprintf(f, "pid %d (%s): %s, mode %s, observed %.1fs\n", (int)jnum(t, "pid"),
-			jstr(t, "comm") ? jstr(t, "comm") : "?", status,
+			jstr(t, "comm") ? txt(comm, sizeof(comm), jstr(t, "comm")) : "?", status,
 			jstr(t, "mode") ? jstr(t, "mode") : "?", jnum(t, "observed_s"));
 		if ((rss = jget(t, "rss"))) {
 			units_format_size(jnum(rss, "last_bytes"), now, sizeof(now));

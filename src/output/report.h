@@ -129,9 +129,10 @@ json_object *report_build(const struct report_target *targets, size_t n, time_t 
  * null). Returns a new array or NULL on out-of-memory. */
 json_object *report_frames(const struct sym_frame *frames, size_t n);
 
-/* Write report as pretty JSON to path atomically. Returns 0 or -errno (nothing is left behind
- * on failure: the temporary file is removed). */
-int report_write_atomic(const char *path, json_object *report);
+/* Write report as pretty JSON to path atomically, as atomic_write_file() does with mode and
+ * flags (base/atomicfile.h). Returns 0 or -errno (nothing is left behind on failure: the
+ * temporary file is removed). */
+int report_write_atomic(const char *path, json_object *report, mode_t mode, unsigned flags);
 
 /* Print the human-readable report of a built JSON report to f: each leak, then the other largest
  * sites, their stacks trimmed after main() or a thread's start. */

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "base/escape.h"
 #include "base/units.h"
 #include "output/statusline.h"
 
@@ -19,20 +20,21 @@ void statusline_format(char *buf, size_t len, double elapsed_s, const struct sta
 		width = 20;
 	snprintf(buf, len, "elapsed %.1fs", elapsed_s);
 	for (size_t i = 0; i < n; i++) {
-		char rss[32], live[32], part[256];
+		char rss[32], live[32], part[256], comm[64];
 
 		used = strlen(buf);
+		escape_text(comm, sizeof(comm), t[i].comm);
 		units_format_size((double)t[i].rss_bytes, rss, sizeof(rss));
 		if (!t[i].is_running)
-			snprintf(part, sizeof(part), " | pid %d (%s): gone", (int)t[i].pid, t[i].comm);
+			snprintf(part, sizeof(part), " | pid %d (%s): gone", (int)t[i].pid, comm);
 		else if (t[i].has_heap) {
 			units_format_size((double)t[i].live_bytes, live, sizeof(live));
 			snprintf(part, sizeof(part), " | pid %d (%s): RSS %s, heap %s, %zu leak%s, %zu suspected",
-				 (int)t[i].pid, t[i].comm, rss, live, t[i].leaks,
+				 (int)t[i].pid, comm, rss, live, t[i].leaks,
 				 t[i].leaks == 1 ? "" : "s", t[i].suspects);
 		} else
 			snprintf(part, sizeof(part), " | pid %d (%s): RSS %s", (int)t[i].pid,
-				 t[i].comm, rss);
+				 comm, rss);
 		snprintf(buf + used, len - used, "%s", part);
 	}
 	if (strlen(buf) > width - 1)

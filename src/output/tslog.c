@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "output/report.h"
 #include "output/tslog.h"
 
@@ -172,20 +174,39 @@ json_object *tslog_record_deescalate(double ts, pid_t pid, const char *reason, s
 	return o;
 }
 
-int tslog_open(struct tslog *log, const char *path)
+/* The log file opened as atomic_open_append() opens it, as a stream. */
+static int open_stream(const char *path, mode_t mode, unsigned flags, FILE **ret)
 {
+	int fd = atomic_open_append(path, mode, flags);
+
+	if (fd < 0)
+		return fd;
+	*ret = fdopen(fd, "ae");
+	if (!*ret) {
+		int r = -errno;
+
+		(void)close(fd);
+		return r;
+	}
+	return 0;
+}
+
+int tslog_open(struct tslog *log, const char *path, mode_t mode, unsigned flags)
+{
+	int r;
+
 	memset(log, 0, sizeof(*log));
-	if (strcmp(path, "-") == 0) {
+	if ((flags & ATOMIC_USER_PATH) && strcmp(path, "-") == 0) {
 		log->f = stdout;
 		return 0;
 	}
 	log->path = strdup(path);
 	if (!log->path)
 		return -ENOMEM;
-	log->f = fopen(path, "ae");
-	if (!log->f) {
-		int r = -errno;
-
+	log->mode = mode;
+	log->flags = flags;
+	r = open_stream(path, mode, flags, &log->f);
+	if (r < 0) {
 		free(log->path);
 		log->path = NULL;
 		return r;
@@ -196,12 +217,13 @@ int tslog_open(struct tslog *log, const char *path)
 int tslog_reopen(struct tslog *log)
 {
 	FILE *f;
+	int r;
 
 	if (!log->path)
 		return 0;
-	f = fopen(log->path, "ae");
-	if (!f)
-		return -errno;
+	r = open_stream(log->path, log->mode, log->flags, &f);
+	if (r < 0)
+		return r;
 	if (log->f)
 		(void)fclose(log->f);
 	log->f = f;

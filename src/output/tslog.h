@@ -69,10 +69,14 @@ json_object *tslog_record_deescalate(double ts, pid_t pid, const char *reason, s
 struct tslog {
 	FILE *f;
 	char *path; /* NULL for stdout */
+	mode_t mode;	/* of a new file (base/atomicfile.h) */
+	unsigned flags; /* ATOMIC_USER_PATH or 0 */
 };
 
-/* Open path for appending ("-" is stdout). Returns 0 or -errno. */
-int tslog_open(struct tslog *log, const char *path);
+/* Open path for appending as atomic_open_append() does with mode and flags (base/atomicfile.h):
+ * ATOMIC_USER_PATH for a path the user gave ("-" is stdout), 0 for a name leakmond chose (never
+ * through a symlink, a regular file only). Returns 0 or -errno. */
+int tslog_open(struct tslog *log, const char *path, mode_t mode, unsigned flags);
 /* Reopen the file (after logrotate moved it). Returns 0 or -errno; the old stream is kept on failure. */
 int tslog_reopen(struct tslog *log);
 void tslog_close(struct tslog *log);

@@ -17,9 +17,10 @@
 
 #define CHILD_STOP_TIMEOUT_MS 5000
 
-/* Start PROGRAM as a child held before exec until released. Returns the child's pid and the two
+/* Start PROGRAM as a child held before exec until released, with environment envp (NULL: ours).
+ * Returns the child's pid and the two
  * pipe ends, or -errno. */
-static pid_t spawn_held(char **argv, int *ret_go_fd, int *ret_err_fd)
+static pid_t spawn_held(char **argv, char **envp, int *ret_go_fd, int *ret_err_fd)
 {
 	int go[2], errp[2];
 	pid_t pid;
@@ -55,7 +56,7 @@ static pid_t spawn_held(char **argv, int *ret_go_fd, int *ret_err_fd)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (read(go[0], &c, 1) != 1)
 			_exit(127); /* leakmond gave up on us */
-		execvp(argv[0], argv);
+		execvpe(argv[0], argv, envp ? envp : environ);
 		e = errno;
 		(void)!write(errp[1], &e, sizeof(e));
 		_exit(127);
@@ -95,7 +96,7 @@ int child_start(struct session *s)
 	pid_t pid;
 	ssize_t n;
 
-	pid = spawn_held(s->opts->program, &go_fd, &err_fd);
+	pid = spawn_held(s->opts->program, s->child_env, &go_fd, &err_fd);
 	if (pid < 0) {
 		fprintf(stderr, "leakmond: cannot start '%s' (%s)\n", s->opts->program[0],
 			strerror(-pid));

@@ -14,8 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
+#include "base/escape.h"
 #include "base/log.h"
+#include "base/safedir.h"
 #include "base/util.h"
+#include "image/debuginfod.h"
 #include "config/match.h"
 #include "session/session_priv.h"
 
@@ -59,23 +63,52 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-/* "<comm>-<pid>" with anything but [A-Za-z0-9._-] replaced: a safe file name. */
+/* dir (of key) exists and is safe for our files; else -errno and why in err. */
+static int check_dir(const char *key, const char *dir, char *err, size_t errlen)
+{
+	char why[4600];
+	int r = mkdir_p(dir);
+
+	if (r < 0) {
+		snprintf(err, errlen, "%s '%s': cannot create it (%s)", key, dir, strerror(-r));
+		return r;
+	}
+	r = safedir_check(dir, geteuid(), why, sizeof(why));
+	if (r < 0)
+		snprintf(err, errlen,
+			 "%s '%s' is unsafe for the files leakmond writes there: %s; make it and every "
+			 "directory above it writable only by root",
+			 key, dir, why);
+	return r;
+}
+
+int daemon_check_dirs(const struct conf *c, char *err, size_t errlen)
+{
+	int r;
+
+	if ((r = check_dir("log_dir", c->global.log_dir, err, errlen)) < 0 ||
+	    (r = check_dir("report_dir", c->global.report_dir, err, errlen)) < 0)
+		return r;
+	for (size_t i = 0; i < c->n_watches; i++)
+		if ((r = check_dir("log_dir", c->watches[i].s.log_dir, err, errlen)) < 0 ||
+		    (r = check_dir("report_dir", c->watches[i].s.report_dir, err, errlen)) < 0)
+			return r;
+	return 0;
+}
+
+/* "<comm>-<pid>" as a safe, visible file name: see escape_file_stem(). */
 static void file_stem(const struct target *t, char *buf, size_t len)
 {
 	char comm[PROCFS_COMM_MAX];
 
-	snprintf(comm, sizeof(comm), "%s", t->comm);
-	for (char *c = comm; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '.' || *c == '_' || *c == '-'))
-			*c = '_';
+	escape_file_stem(comm, sizeof(comm), t->comm);
 	snprintf(buf, len, "%s-%d", comm, (int)t->pid);
 }
 
 /* Start watching process pid, selected by watch w. Failures are logged once per pid. */
 static void daemon_add(struct session *s, pid_t pid, const struct watch_config *w)
 {
-	char err[512], stem[96], path[4200];
+	char err[9000], stem[96], path[4200];
 	struct target *t;
 	int r;
 
@@ -88,17 +121,21 @@ static void daemon_add(struct session *s, pid_t pid, const struct watch_config *
 	t->set = w->s;
 	snprintf(t->watch, sizeof(t->watch), "%s", w->name);
 	file_stem(t, stem, sizeof(stem));
-	if (mkdir_p(w->s.log_dir) == 0) {
+	/* checked at each start and reload, and again now: a directory may have changed */
+	if (check_dir("log_dir", w->s.log_dir, err, sizeof(err)) == 0) {
 		snprintf(path, sizeof(path), "%s/%s.jsonl", w->s.log_dir, stem);
-		r = tslog_open(&t->own_log, path);
+		/* a name we chose: 0600, never through a symlink, a regular file only */
+		r = tslog_open(&t->own_log, path, 0600, 0);
 		if (r < 0)
 			log_warning("pid %d (%s): cannot open log '%s' (%s)", (int)pid, t->comm, path,
-				    strerror(-r));
-	}
-	if (mkdir_p(w->s.report_dir) == 0) {
+				    r == -EBADFD ? "not a regular file" : strerror(-r));
+	} else
+		log_warning("pid %d (%s): no log: %s", (int)pid, t->comm, err);
+	if (check_dir("report_dir", w->s.report_dir, err, sizeof(err)) == 0) {
 		snprintf(path, sizeof(path), "%s/%s.json", w->s.report_dir, stem);
 		t->report_path = strdup(path);
-	}
+	} else
+		log_warning("pid %d (%s): no report: %s", (int)pid, t->comm, err);
 	if (session_add_target(s, t) < 0) {
 		target_free(t);
 		return;
@@ -373,7 +410,16 @@ void daemon_reload(struct session *s)
 		daemon_notify(s, "READY=1\n");
 		return;
 	}
+	if (daemon_check_dirs(c, err, sizeof(err)) < 0) {
+		log_error("%s; keeping the configuration in use", err);
+		snprintf(s->reload_note, sizeof(s->reload_note), "reload failed: %.400s", err);
+		conf_free(c);
+		daemon_notify(s, "READY=1\n");
+		return;
+	}
 	s->reload_note[0] = '\0';
+	if (debuginfod_setup(c->global.debuginfod) < 0)
+		log_warning("cannot change the debuginfod setting (out of memory)");
 	for (size_t i = s->n_targets; i > 0; i--) {
 		struct target *t = s->targets[i - 1];
 		const struct watch_config *w = NULL;

@@ -16,9 +16,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/util.h"
+#include "image/debuginfod.h"
 #include "output/alert.h"
 #include "output/exports.h"
 #include "output/report.h"
@@ -299,26 +301,30 @@ static void sample_all(struct session *s)
 	}
 }
 
-/* Write the exports p names from report, as its file holds it (output/exports.h). */
-static void write_exports(json_object *report, const struct export_paths *p, pid_t pid)
+/* Write the exports p names from report, as its file holds it (output/exports.h). Returns 0, or
+ * -1 when one could not be written (said once). */
+static int write_exports(json_object *report, const struct export_paths *p, pid_t pid)
 {
 	json_object *parsed;
 	char err[4200];
+	int r = 0;
 
 	if (!exports_any(p))
-		return;
+		return 0;
 	parsed = exports_reparse(report);
 	if (!parsed) {
 		log_error("out of memory rendering the exports");
-		return;
+		return -1;
 	}
 	if (exports_write(parsed, p, err, sizeof(err)) < 0) {
+		r = -1;
 		if (pid > 0)
 			log_warning("pid %d: cannot write export '%s'", (int)pid, err);
 		else
-			log_error("cannot write export '%s'", err);
+			log_warning("cannot write export '%s'", err);
 	}
 	json_object_put(parsed);
+	return r;
 }
 
 void session_write_target_report(struct session *s, struct target *t)
@@ -339,7 +345,8 @@ void session_write_target_report(struct session *s, struct target *t)
 		sites_mark_report(t->sites);
 	if (!report)
 		return;
-	r = report_write_atomic(t->report_path, report);
+	/* a name we chose, in report_dir: 0600, never through a symlink (base/atomicfile.h) */
+	r = report_write_atomic(t->report_path, report, 0600, 0);
 	if (r < 0)
 		log_warning("pid %d (%s): cannot write report '%s' (%s)", (int)t->pid, t->comm,
 			    t->report_path, strerror(-r));
@@ -350,27 +357,28 @@ void session_write_target_report(struct session *s, struct target *t)
 		exports_paths_beside(t->report_path, t->set.exports,
 				     t->set.is_folded_blocks ? FOLDED_BLOCKS : FOLDED_BYTES, &p,
 				     folded, pprof, html, sizeof(folded));
-		write_exports(report, &p, t->pid);
+		p.mode = 0600;
+		(void)write_exports(report, &p, t->pid);
 	}
 	json_object_put(report);
 }
 
-void session_write_reports(struct session *s, bool with_text)
+int session_write_reports(struct session *s, bool with_text)
 {
 	struct report_target *models;
 	json_object *report;
 	uint64_t now = now_ns();
-	int r;
+	int r, ret = 0;
 
 	if (s->conf) {
 		for (size_t i = 0; i < s->n_targets; i++)
 			session_write_target_report(s, s->targets[i]);
-		return;
+		return 0;
 	}
 	models = calloc(s->n_targets + 1, sizeof(*models));
 	if (!models) {
 		log_error("out of memory building the report");
-		return;
+		return -1;
 	}
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
@@ -387,13 +395,18 @@ void session_write_reports(struct session *s, bool with_text)
 			sites_mark_report(s->targets[i]->sites);
 	if (!report) {
 		log_error("out of memory building the report");
-		return;
+		return -1;
 	}
 	if (s->opts->report_path) {
-		r = report_write_atomic(s->opts->report_path, report);
-		if (r < 0)
-			log_error("cannot write report '%s' (%s)", s->opts->report_path,
-				  strerror(-r));
+		/* the user's path: "-" is stdout, a device or FIFO is written in place, a new file
+		 * gets 0666 less the umask */
+		r = report_write_atomic(s->opts->report_path, report, ATOMIC_MODE_DEFAULT,
+					ATOMIC_USER_PATH);
+		if (r < 0) {
+			log_warning("cannot write report '%s' (%s)", s->opts->report_path,
+				    strerror(-r));
+			ret = -1;
+		}
 	}
 	{
 		struct export_paths p = {
@@ -401,9 +414,12 @@ void session_write_reports(struct session *s, bool with_text)
 			.pprof = s->opts->pprof_path,
 			.html = s->opts->html_path,
 			.folded_weight = s->opts->is_folded_blocks ? FOLDED_BLOCKS : FOLDED_BYTES,
+			.mode = ATOMIC_MODE_DEFAULT,
+			.file_flags = ATOMIC_USER_PATH,
 		};
 
-		write_exports(report, &p, 0);
+		if (write_exports(report, &p, 0) < 0)
+			ret = -1;
 	}
 	if (s->is_text && with_text) {
 		statusline_clear(stdout);
@@ -411,6 +427,7 @@ void session_write_reports(struct session *s, bool with_text)
 		fflush(stdout);
 	}
 	json_object_put(report);
+	return ret;
 }
 
 /* The live status line: elapsed time, and per target RSS, live heap and sites suspected. */
@@ -688,6 +705,33 @@ static int timer_new(uint64_t first_ns, uint64_t interval_ns)
 	return fd;
 }
 
+/* Each output path the user named can be written (base/atomicfile.h), and in daemon mode every
+ * log_dir and report_dir is safe (base/safedir.h). Returns 0 or an exit status, said on stderr. */
+static int check_outputs(struct session *s)
+{
+	const struct options *o = s->opts;
+	const char *what[] = { "report", "folded stacks", "pprof profile", "HTML page" };
+	const char *paths[] = { o->report_path, o->folded_path, o->pprof_path, o->html_path };
+	char err[4200];
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(paths); i++) {
+		if (!paths[i])
+			continue;
+		r = atomic_check_path(paths[i], ATOMIC_USER_PATH);
+		if (r < 0) {
+			fprintf(stderr, "leakmond: cannot write %s '%s' (%s)\n", what[i], paths[i],
+				strerror(-r));
+			return EXIT_RUNTIME;
+		}
+	}
+	if (s->conf && daemon_check_dirs(s->conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "leakmond: %s\n", err);
+		return EXIT_RUNTIME;
+	}
+	return 0;
+}
+
 static int setup(struct session *s)
 {
 	const struct options *o = s->opts;
@@ -699,6 +743,17 @@ static int setup(struct session *s)
 	s->loop = loop_new();
 	if (!s->loop)
 		return EXIT_RUNTIME;
+	/* the program started with "--" gets the environment we were given, whatever we change */
+	if (o->program) {
+		size_t n = 0;
+
+		while (environ[n])
+			n++;
+		s->child_env = calloc(n + 1, sizeof(*s->child_env));
+		if (!s->child_env)
+			return EXIT_RUNTIME;
+		memcpy(s->child_env, environ, n * sizeof(*s->child_env));
+	}
 	session_settings_from_options(o, &cli);
 	s->cli = cli;
 	s->tick_ns = o->interval_ns;
@@ -714,6 +769,23 @@ static int setup(struct session *s)
 		daemon_say_idle(s);
 		needs_backend = true; /* a watch may ask for trace mode, now or after a reload */
 	}
+	/* the files the user named, checked before any process is touched rather than after a
+	 * whole run; in daemon mode the directories leakmond names its files in */
+	r = check_outputs(s);
+	if (r != 0)
+		return r;
+	/* the log too, before any process is touched (a FIFO nobody reads fails here, at once) */
+	if (o->log_path) {
+		r = tslog_open(&s->log, o->log_path, ATOMIC_MODE_DEFAULT, ATOMIC_USER_PATH);
+		if (r < 0) {
+			fprintf(stderr, "leakmond: cannot open log '%s' (%s)\n", o->log_path,
+				strerror(-r));
+			return EXIT_RUNTIME;
+		}
+	}
+	/* before any module we use can read it: DEBUGINFOD_URLS gone unless opted in */
+	if (debuginfod_setup(s->conf ? s->conf->global.debuginfod : o->debuginfod) < 0)
+		return EXIT_RUNTIME;
 	if (needs_backend) {
 		enum trace_backend which = s->conf ? s->conf->global.backend : o->backend;
 		struct backend_config cfg = {
@@ -752,14 +824,6 @@ static int setup(struct session *s)
 				fprintf(stderr, "leakmond: %s\n", err);
 				return EXIT_TARGET;
 			}
-		}
-	}
-	if (o->log_path) {
-		r = tslog_open(&s->log, o->log_path);
-		if (r < 0) {
-			fprintf(stderr, "leakmond: cannot open log '%s' (%s)\n", o->log_path,
-				strerror(-r));
-			return EXIT_RUNTIME;
 		}
 	}
 	if (o->program) {
@@ -837,8 +901,15 @@ static void finish(struct session *s)
 		}
 		session_target_detached(s, t);
 	}
-	session_write_reports(s, true);
+	/* the final report: a failure to write it is the run's failure (exit 1) */
+	if (session_write_reports(s, true) < 0)
+		s->has_write_failed = true;
 	session_write_metrics(s);
+}
+
+static bool is_dash(const char *path)
+{
+	return path && strcmp(path, "-") == 0;
 }
 
 int session_run(const struct options *opts)
@@ -848,10 +919,17 @@ int session_run(const struct options *opts)
 	int r;
 
 	s.start_ns = now_ns();
-	s.is_text = opts->text < 0 ? isatty(STDOUT_FILENO) : opts->text;
-	/* the status line: on a terminal only, and never where stdout carries the log */
+	/* stdout carrying the log, the report or an export ("-") gets no text report unless asked
+	 * for, and no status line */
+	s.is_text = opts->text < 0 ? isatty(STDOUT_FILENO) && !is_dash(opts->report_path) &&
+					     !is_dash(opts->folded_path) && !is_dash(opts->pprof_path) &&
+					     !is_dash(opts->html_path)
+				   : opts->text;
+	/* the status line: on a terminal only, and never where stdout carries an output */
 	s.is_status = s.is_text && isatty(STDOUT_FILENO) && !opts->config_path &&
-		      !(opts->log_path && strcmp(opts->log_path, "-") == 0) && opts->verbosity >= 0;
+		      !is_dash(opts->log_path) && !is_dash(opts->report_path) &&
+		      !is_dash(opts->folded_path) && !is_dash(opts->pprof_path) &&
+		      !is_dash(opts->html_path) && opts->verbosity >= 0;
 	r = setup(&s);
 	if (r == 0) {
 		r = loop_run(s.loop);
@@ -874,6 +952,8 @@ int session_run(const struct options *opts)
 	s.backend = backend_destroy(s.backend);
 	if (r == 0 && s.is_unclean)
 		r = EXIT_UNCLEAN;
+	else if (r == 0 && s.has_write_failed)
+		r = EXIT_RUNTIME;
 	for (size_t i = 0; i < s.n_targets; i++)
 		target_free(s.targets[i]);
 	free(s.targets);
@@ -891,5 +971,6 @@ int session_run(const struct options *opts)
 	tslog_close(&s.log);
 	conf_free(s.conf);
 	free(s.refused);
+	free(s.child_env);
 	return r;
 }

@@ -47,6 +47,9 @@ struct session {
 	int watchdog_fd;	   /* timerfd pinging systemd's watchdog (WatchdogSec), or -1 */
 	char reload_note[512];	   /* why the last reload failed ("" when it did not), for STATUS */
 	uint64_t next_prune_ns;	   /* daemon mode: the next pruning of old logs and reports */
+	bool has_write_failed; /* the final report or an export could not be written: exit 1 */
+	char **child_env; /* our environment as we were given it (a copy of the array, the strings
+			   * borrowed), for the program started with "--" */
 };
 
 /* session.c */
@@ -71,8 +74,10 @@ size_t session_running_count(const struct session *s);
 void session_settings_from_options(const struct options *o, struct watch_settings *ret);
 /* The settings of the whole session: [global] in daemon mode, the command line's otherwise. */
 const struct watch_settings *session_global(const struct session *s);
-/* Write every report now (SIGUSR1, exit, periodic); with_text: the text report on stdout too. */
-void session_write_reports(struct session *s, bool with_text);
+/* Write every report now (SIGUSR1, exit, periodic); with_text: the text report on stdout too.
+ * Returns 0, or -1 when the report or an export the user named could not be written (a warning
+ * was logged for each). */
+int session_write_reports(struct session *s, bool with_text);
 /* Rewrite the metrics file (metrics_file, --metrics), when there is one. */
 void session_write_metrics(struct session *s);
 
@@ -100,6 +105,10 @@ uint64_t daemon_tick_ns(const struct conf *c);
 void daemon_scan(struct session *s);
 void daemon_gc(struct session *s);
 void daemon_reload(struct session *s);
+/* Create every log_dir and report_dir of c that does not exist (0755) and check that each is safe
+ * for the files leakmond names there (base/safedir.h). Returns 0, or -errno with a one-line
+ * message naming the key and the directory in err. */
+int daemon_check_dirs(const struct conf *c, char *err, size_t errlen);
 void daemon_notify(struct session *s, const char *state);
 /* WATCHDOG_USEC set for us (WatchdogSec=): a timer in the loop pings at half the period.
  * Returns 0 or -errno. */

@@ -8,8 +8,9 @@
  * Separate debug info is found by build-id under /usr/lib/debug, under every directory listed in
  * the environment variable LEAKMOND_DEBUGINFO_PATH (colon-separated, each searched like
  * /usr/lib/debug: DIR/.build-id/xx/yyyy.debug) and under the target's own /usr/lib/debug, then by
- * .gnu_debuglink (validated by build-id or CRC); libdebuginfod is used only when DEBUGINFOD_URLS
- * is set (elfutils' default behaviour). LEAKMOND_DEBUGINFO_PATH is read by symbolizer_new().
+ * .gnu_debuglink (validated by build-id or CRC); a debuginfod server only when the user opted in
+ * (--debuginfod: image/debuginfod.h), with bounded timeouts. LEAKMOND_DEBUGINFO_PATH is read by
+ * symbolizer_new().
  *
  * Not thread-safe: one symbolizer is used by one thread at a time. Nothing here logs: caps that
  * were hit are counted in struct sym_stats for the caller to log once and report.

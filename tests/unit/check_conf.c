@@ -440,6 +440,7 @@ START_TEST(test_fleet_keys)
 				  "metrics_file = /run/node/leakmond.prom\n"
 				  "keep_files = 2d\n"
 				  "max_memory = 64MiB\n"
+				  "debuginfod = yes\n"
 				  "[watch a]\ncomm = a\n"
 				  "[watch b]\ncomm = b\nmode = trace\nmax_overhead = 0\n"
 				  "trace_window = 10s\nreport_interval = 0\n");
@@ -454,6 +455,7 @@ START_TEST(test_fleet_keys)
 	ck_assert_str_eq(a->metrics_file, "/run/node/leakmond.prom");
 	ck_assert_uint_eq(a->keep_files_ns, S_NS(2 * 86400));
 	ck_assert_uint_eq(a->max_memory, 64 << 20);
+	ck_assert(c->global.debuginfod);
 	ck_assert_int_eq(b->mode, MODE_TRACE);
 	ck_assert_double_eq_tol(b->max_overhead, 0, 1e-12);
 	ck_assert_uint_eq(b->trace_window_ns, S_NS(10));
@@ -474,6 +476,7 @@ START_TEST(test_fleet_keys)
 	ck_assert_str_eq(a->metrics_file, "");
 	ck_assert_uint_eq(a->keep_files_ns, S_NS(7 * 86400));
 	ck_assert_uint_eq(a->max_memory, 256 << 20);
+	ck_assert(!c->global.debuginfod);
 	conf_free(c);
 
 	EXPECT_ERROR("[watch a]\ncomm = a\nmax_traced = 3\n",
@@ -484,6 +487,11 @@ START_TEST(test_fleet_keys)
 		     "t.conf:3: key 'keep_files': a setting of the whole daemon: set it in [global]");
 	EXPECT_ERROR("[watch a]\ncomm = a\nmax_memory = 1GiB\n",
 		     "t.conf:3: key 'max_memory': a setting of the whole daemon: set it in [global]");
+	EXPECT_ERROR("[watch a]\ncomm = a\ndebuginfod = yes\n",
+		     "t.conf:3: key 'debuginfod': a setting of the whole daemon: set it in [global]");
+	EXPECT_ERROR("[global]\ndebuginfod = maybe\n",
+		     "t.conf:2: key 'debuginfod': invalid value 'maybe': expected yes or no (or "
+		     "true/false, on/off, 1/0)");
 	EXPECT_ERROR("[global]\nmax_overhead = 5\n",
 		     "t.conf:2: key 'max_overhead': invalid value '5': expected a share such as 5% "
 		     "(0: none)");

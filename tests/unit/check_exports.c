@@ -416,8 +416,8 @@ START_TEST(test_exports_same)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	for (int i = 0; i < 6; i++)
 		snprintf(path[i], sizeof(path[i]), "%s/%d%s", dir, i / 3, names[i % 3]);
-	p1 = (struct export_paths){ path[0], path[1], path[2], FOLDED_BYTES };
-	p2 = (struct export_paths){ path[3], path[4], path[5], FOLDED_BYTES };
+	p1 = (struct export_paths){ path[0], path[1], path[2], FOLDED_BYTES, 0, 0 };
+	p2 = (struct export_paths){ path[3], path[4], path[5], FOLDED_BYTES, 0, 0 };
 	ck_assert_int_eq(exports_write(r, &p1, err, sizeof(err)), 0);
 	ck_assert_int_eq(exports_write(re, &p2, err, sizeof(err)), 0);
 	for (int i = 0; i < 3; i++) {

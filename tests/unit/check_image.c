@@ -15,6 +15,7 @@
 
 #include "check_main.h"
 #include "base/procfs.h"
+#include "image/debuginfod.h"
 #include "image/image.h"
 
 static char root[] = "/tmp/check_image.XXXXXX";
@@ -252,6 +253,43 @@ START_TEST(test_debug_dirs)
 }
 END_TEST
 
+/* debuginfod's limits: the user's own when smaller, never unbounded */
+START_TEST(test_debuginfod_bound)
+{
+	ck_assert_uint_eq(debuginfod_bound(NULL, 5), 5);
+	ck_assert_uint_eq(debuginfod_bound("", 5), 5);
+	ck_assert_uint_eq(debuginfod_bound("90", 5), 5);
+	ck_assert_uint_eq(debuginfod_bound("0", 30), 30); /* 0: no limit to libdebuginfod */
+	ck_assert_uint_eq(debuginfod_bound("2", 5), 2);
+	ck_assert_uint_eq(debuginfod_bound("5", 5), 5);
+	ck_assert_uint_eq(debuginfod_bound("-1", 5), 5);
+	ck_assert_uint_eq(debuginfod_bound("3s", 5), 5);
+	ck_assert_uint_eq(debuginfod_bound("99999999999999999999", 30), 30);
+}
+END_TEST
+
+/* off: DEBUGINFOD_URLS gone; on: back, with bounded limits; off again: gone */
+START_TEST(test_debuginfod_setup)
+{
+	setenv("DEBUGINFOD_URLS", "http://127.0.0.1:9", 1);
+	setenv("DEBUGINFOD_TIMEOUT", "90", 1);
+	setenv("DEBUGINFOD_MAXTIME", "2", 1);
+	unsetenv("DEBUGINFOD_RETRY_LIMIT");
+	ck_assert_int_eq(debuginfod_setup(false), 0);
+	ck_assert_ptr_null(getenv("DEBUGINFOD_URLS"));
+	ck_assert(!debuginfod_is_active());
+	ck_assert_int_eq(debuginfod_find_debuginfo((const unsigned char *)"\x01\x02", 2), -ENOSYS);
+	ck_assert_int_eq(debuginfod_setup(true), 0);
+	ck_assert_str_eq(getenv("DEBUGINFOD_URLS"), "http://127.0.0.1:9");
+	ck_assert_str_eq(getenv("DEBUGINFOD_TIMEOUT"), "5");
+	ck_assert_str_eq(getenv("DEBUGINFOD_MAXTIME"), "2");
+	ck_assert_str_eq(getenv("DEBUGINFOD_RETRY_LIMIT"), "0");
+	ck_assert(debuginfod_is_active());
+	ck_assert_int_eq(debuginfod_setup(false), 0);
+	ck_assert_ptr_null(getenv("DEBUGINFOD_URLS"));
+}
+END_TEST
+
 static Suite *image_suite(void)
 {
 	Suite *s = suite_create("image");
@@ -264,6 +302,8 @@ static Suite *image_suite(void)
 	tcase_add_test(tc, test_bad_paths);
 	tcase_add_test(tc, test_mapped);
 	tcase_add_test(tc, test_debug_dirs);
+	tcase_add_test(tc, test_debuginfod_bound);
+	tcase_add_test(tc, test_debuginfod_setup);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check_main.h"
@@ -101,7 +102,15 @@ START_TEST(test_write)
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/leakmond.prom", dir);
 	ck_assert_int_eq(metrics_write_atomic(path, "a 1\n"), 0);
-	ck_assert_int_eq(metrics_write_atomic(path, "b 2\n"), 0);
+	{
+		mode_t old = umask(077); /* the unit's UMask: node_exporter must still read it */
+		struct stat st;
+
+		ck_assert_int_eq(metrics_write_atomic(path, "b 2\n"), 0);
+		umask(old);
+		ck_assert_int_eq(stat(path, &st), 0);
+		ck_assert_uint_eq(st.st_mode & 0777, 0644);
+	}
 	f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));

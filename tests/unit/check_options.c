@@ -191,6 +191,11 @@ START_TEST(test_fleet_options)
 	ck_assert_uint_eq(o.report_interval_ns, 0);
 	ck_assert_ptr_null(o.metrics_path);
 	ck_assert_uint_eq(o.max_memory, 0);
+	ck_assert(!o.debuginfod);
+	ck_assert_int_eq(PARSE(&o, err, "--pid", "42", "--debuginfod"), OPTIONS_RUN);
+	ck_assert(o.debuginfod);
+	ck_assert_int_eq(PARSE(&o, err, "--pid", "42", "--debuginfod", "--no-debuginfod"), OPTIONS_RUN);
+	ck_assert(!o.debuginfod);
 
 	ck_assert_int_eq(PARSE(&o, err, "--pid", "42", "--mode", "auto", "--escalate-after", "3s",
 			       "--trace-window", "1min 30s", "--max-traced", "1", "--max-overhead",

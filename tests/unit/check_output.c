@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomicfile.h"
 #include "output/alert.h"
 #include "stack/symbols.h"
 #include "check_main.h"
@@ -76,7 +77,7 @@ START_TEST(test_log_file)
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(tslog_open(&log, path), 0);
+	ck_assert_int_eq(tslog_open(&log, path, ATOMIC_MODE_DEFAULT, ATOMIC_USER_PATH), 0);
 	ck_assert_int_eq(tslog_write(&log, tslog_record_new("attach", 1.5, 10)), 0);
 	ck_assert_int_eq(tslog_reopen(&log), 0);
 	ck_assert_int_eq(tslog_write(&log, tslog_record_new("detach", 2.5, 10)), 0);
@@ -94,7 +95,7 @@ START_TEST(test_log_file)
 	fclose(f);
 	ck_assert_int_eq(lines, 2);
 	unlink(path);
-	ck_assert_int_eq(tslog_open(&log, "/nonexistent-dir/x.jsonl"), -ENOENT);
+	ck_assert_int_eq(tslog_open(&log, "/nonexistent-dir/x.jsonl", ATOMIC_MODE_DEFAULT, ATOMIC_USER_PATH), -ENOENT);
 }
 END_TEST
 
@@ -128,7 +129,12 @@ START_TEST(test_report)
 	rep = report_build(&t, 1, 1795996800);
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/report.json", dir);
-	ck_assert_int_eq(report_write_atomic(path, rep), 0);
+	{
+		mode_t old = umask(027); /* the umask is honoured (issue 12 defect 5: always 0644) */
+
+		ck_assert_int_eq(report_write_atomic(path, rep, ATOMIC_MODE_DEFAULT, 0), 0);
+		umask(old);
+	}
 	back = json_object_from_file(path);
 	ck_assert_ptr_nonnull(back);
 	ck_assert_int_eq(json_object_get_int(get(back, "version")), 1);
@@ -154,9 +160,9 @@ START_TEST(test_report)
 	/* the temporary file is gone: only report.json is in the directory */
 	snprintf(path, sizeof(path), "%s/report.json", dir);
 	ck_assert_int_eq(stat(path, &sb), 0);
-	ck_assert_uint_eq(sb.st_mode & 0777, 0644);
+	ck_assert_uint_eq(sb.st_mode & 0777, 0640);
 	/* an unwritable destination fails cleanly */
-	ck_assert_int_eq(report_write_atomic("/nonexistent-dir/r.json", rep), -ENOENT);
+	ck_assert_int_eq(report_write_atomic("/nonexistent-dir/r.json", rep, ATOMIC_MODE_DEFAULT, 0), -ENOENT);
 	unlink(path);
 	ck_assert_int_eq(rmdir(dir), 0); /* fails if a temporary file was left behind */
 	json_object_put(rep);

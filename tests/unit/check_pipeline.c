@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "backend/replay.h"
+#include "base/atomicfile.h"
 #include "base/util.h"
 #include "check_main.h"
 #include "session/pipeline.h"
@@ -57,7 +58,7 @@ static void setup_fixture(struct fixture *f)
 	fd = mkstemp(f->path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	ck_assert_int_eq(tslog_open(&f->log, f->path), 0);
+	ck_assert_int_eq(tslog_open(&f->log, f->path, ATOMIC_MODE_DEFAULT, ATOMIC_USER_PATH), 0);
 	f->out.log = &f->log;
 	f->out.is_alert_stderr = false;
 	f->next_addr = 0x10000;
