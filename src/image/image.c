@@ -455,14 +455,17 @@ static int find_debuginfo_local(struct image_debug *d, const unsigned char *bits
 
 /* The debug file of build-id bits from a debuginfod server, when the user opted in: a regular
  * file that carries that build-id, given to libdwfl without a name. */
-static int find_debuginfo_remote(const unsigned char *bits, size_t idn)
+static int find_debuginfo_remote(struct image_debug *d, const unsigned char *bits, size_t idn)
 {
 	struct stat st;
 	int fd;
 
-	if (idn == 0 || !debuginfod_is_active())
+	if (idn == 0)
 		return -1;
-	fd = debuginfod_find_debuginfo(bits, idn);
+	if (d->open_fn) /* brokered: leakmond asks the servers, we check the file */
+		fd = d->fetch_fn ? d->fetch_fn(d->open_ctx, bits, idn) : -1;
+	else
+		fd = debuginfod_is_active() ? debuginfod_find_debuginfo(bits, idn) : -1;
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > IMAGE_FILE_MAX ||
@@ -492,7 +495,7 @@ int image_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
 	fd = find_debuginfo_local(d, bits, idn, modname, debuglink_file, debuglink_crc,
 				  debuginfo_file_name);
 	if (fd < 0)
-		fd = find_debuginfo_remote(bits, idn);
+		fd = find_debuginfo_remote(d, bits, idn);
 	return fd;
 }
 

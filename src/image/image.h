@@ -78,6 +78,8 @@ struct image_debug {
 	 * candidate is opened by this instead, as image_open_in_root would open it inside the
 	 * process's root (in_process_root) or ours. Returns an fd or -errno. */
 	int (*open_fn)(void *ctx, bool in_process_root, const char *path, struct stat *ret_st);
+	/* ... and a debug file from debuginfod servers is fetched by this (NULL: not at all) */
+	int (*fetch_fn)(void *ctx, const unsigned char *id, size_t len);
 	void *open_ctx;
 };
 

@@ -492,6 +492,7 @@ static struct shared_image *shared_image_get(struct symbolizer *s, struct module
 				 : image_debug_init(&img->dbg, s->pid);
 	if (r == 0)
 		r = image_debug_copy_dirs(&img->dbg, &s->dbg);
+	img->dbg.fetch_fn = s->access.fetch_debug;
 	img->dbg.is_own_root = s->dbg.is_own_root;
 	img->callbacks = (Dwfl_Callbacks){.find_elf = find_elf_none,
 					  .find_debuginfo = image_find_debuginfo};
@@ -1062,6 +1063,7 @@ struct symbolizer *symbolizer_new_brokered(pid_t pid, const struct sym_access *a
 		free(s);
 		return NULL;
 	}
+	s->dbg.fetch_fn = a->fetch_debug;
 	s->callbacks = (Dwfl_Callbacks){.find_elf = find_elf_none,
 					.find_debuginfo = image_find_debuginfo};
 	s->dwfl = dwfl_begin(&s->callbacks);

@@ -69,6 +69,7 @@ struct sym_access {
 	int (*read_maps)(void *ctx, char **ret_text); /* all of /proc/PID/maps, malloc'd */
 	int (*open_mapped)(void *ctx, const struct image_ref *ref, bool *ret_is_mapping);
 	int (*open_debug)(void *ctx, bool in_process_root, const char *path, struct stat *ret_st);
+	int (*fetch_debug)(void *ctx, const unsigned char *id, size_t len); /* debuginfod */
 	bool is_own_root; /* the process's root is ours */
 };
 
