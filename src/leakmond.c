@@ -61,6 +61,7 @@ int main(int argc, char **argv)
 		if (r < 0)
 			log_warning("the symbolizer helper cannot start (%s): symbolizing in process",
 				    strerror(-r));
+		symsvc_set_async(true); /* the session's loop never waits for names */
 	}
 	r = session_run(&opts);
 	symsvc_stop();

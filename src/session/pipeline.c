@@ -81,6 +81,23 @@ static void symbolize_site(struct target *t, struct site_report *r)
 	}
 }
 
+void pipeline_resymbolize(struct target *t)
+{
+	if (!t->sym || !t->heap || !t->heap->stacks)
+		return; /* its stacks are gone: the frames it has are all there will be */
+	for (size_t i = 0; i < t->n_reports; i++)
+		symbolize_site(t, &t->reports[i]);
+}
+
+/* Whether a frame of r waits for the symbolizer helper. */
+static bool site_is_pending(const struct site_report *r)
+{
+	for (size_t i = 0; i < r->n_frames; i++)
+		if (r->frames[i].is_pending)
+			return true;
+	return false;
+}
+
 void pipeline_prepare_reports(struct target *t)
 {
 	struct site_view *views = NULL;
@@ -153,6 +170,9 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 		char msg[512];
 
 		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < t->set.alert_leak_size)
+			continue;
+		/* the alert names the site: not before its names arrived (next sample) */
+		if (site_is_pending(r))
 			continue;
 		st = site_alert_state(t, r->view.stack_id);
 		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))

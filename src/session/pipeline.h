@@ -32,6 +32,10 @@ struct pipeline_out {
 void pipeline_tick(struct target *t, const struct pipeline_out *out, const struct sample *s,
 		   const struct backend *b, uint32_t heap_now_ms);
 
+/* Name the frames of the prepared reports again (from the symbolizer's cache, which answers
+ * that came since have filled), when the target's stacks are still there. */
+void pipeline_resymbolize(struct target *t);
+
 /* Judge t's sites and symbolize the ones a report shows (every leak or suspect, and the largest
  * sites). Done while the process is alive; the result outlives it for the final report. */
 void pipeline_prepare_reports(struct target *t);

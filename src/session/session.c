@@ -27,6 +27,7 @@
 #include "output/statusline.h"
 #include "session/profile.h"
 #include "session/session.h"
+#include "stack/symsvc.h"
 #include "session/session_priv.h"
 
 #define DISPATCH_BATCH 256 /* backend items handled before the loop's other events get a turn */
@@ -327,15 +328,40 @@ static int write_exports(json_object *report, const struct export_paths *p, pid_
 	return r;
 }
 
+/* Reports name what the symbolizer helper can name by then: the pcs of every site and profile
+ * of target t (of every target when t is NULL) are asked, the answers awaited (bounded by
+ * SESSION_SYMBOLS_WAIT_MS), and the prepared reports named again. The only place the loop waits
+ * for symbols; lookups elsewhere never do (symsvc_set_async). */
+static void settle_symbols(struct session *s, struct target *only)
+{
+	if (!symsvc_is_async())
+		return;
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+
+		if (only && t != only)
+			continue;
+		if (t->sites && t->bproc && t->status == TARGET_RUNNING)
+			pipeline_prepare_reports(t);
+		else
+			pipeline_resymbolize(t);
+		(void)profile_build(t);
+	}
+	(void)symsvc_flush(SESSION_SYMBOLS_WAIT_MS);
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (!only || s->targets[i] == only)
+			pipeline_resymbolize(s->targets[i]);
+}
+
 void session_write_target_report(struct session *s, struct target *t)
 {
 	struct report_target model;
 	json_object *report;
 	int r;
 
-	(void)s;
 	if (!t->report_path)
 		return;
+	settle_symbols(s, t);
 	if (t->sites && t->bproc && t->status == TARGET_RUNNING)
 		pipeline_prepare_reports(t);
 	(void)profile_build(t);
@@ -375,6 +401,7 @@ int session_write_reports(struct session *s, bool with_text)
 			session_write_target_report(s, s->targets[i]);
 		return 0;
 	}
+	settle_symbols(s, NULL);
 	models = calloc(s->n_targets + 1, sizeof(*models));
 	if (!models) {
 		log_error("out of memory building the report");
@@ -516,6 +543,27 @@ void session_write_metrics(struct session *s)
 	s->has_warned_metrics = r < 0;
 }
 
+/* The symbolizer helper sent something (answers, or a request of its broker). */
+static int on_symsvc(int fd, uint32_t events, void *userdata)
+{
+	(void)fd;
+	(void)events;
+	(void)userdata;
+	symsvc_dispatch();
+	return 0;
+}
+
+/* The helper's socket changed (it was restarted). */
+static void symsvc_watch(int old_fd, int new_fd, void *ctx)
+{
+	struct session *s = ctx;
+
+	if (old_fd >= 0)
+		(void)loop_remove(s->loop, old_fd);
+	if (new_fd >= 0 && loop_add(s->loop, new_fd, on_symsvc, s) < 0)
+		log_warning("cannot watch the symbolizer helper: names come with reports only");
+}
+
 static int on_tick(int fd, uint32_t events, void *userdata)
 {
 	struct session *s = userdata;
@@ -524,6 +572,7 @@ static int on_tick(int fd, uint32_t events, void *userdata)
 	(void)events;
 	if (read(fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return -errno;
+	symsvc_tick();
 	if (s->conf)
 		daemon_scan(s);
 	sample_all(s);
@@ -853,6 +902,7 @@ static int setup(struct session *s)
 	if (s->backend && s->backend->ops->poll_fd(s->backend) >= 0 &&
 	    loop_add(s->loop, s->backend->ops->poll_fd(s->backend), on_backend_fd, s) < 0)
 		return EXIT_RUNTIME;
+	symsvc_set_watch(symsvc_watch, s);
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
 
@@ -957,6 +1007,7 @@ int session_run(const struct options *opts)
 	for (size_t i = 0; i < s.n_targets; i++)
 		target_free(s.targets[i]);
 	free(s.targets);
+	symsvc_set_watch(NULL, NULL);
 	loop_free(s.loop);
 	if (s.sig_fd >= 0)
 		(void)close(s.sig_fd);

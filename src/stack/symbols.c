@@ -77,6 +77,7 @@ struct cache_slot {
 	uint32_t gen;	    /* symbolizer.gen when an unknown result was stored */
 	uint8_t n;	    /* 0: the pc was in no known module */
 	bool is_used;
+	bool is_pending; /* asked of the helper, not answered yet */
 	bool is_return_address;
 };
 
@@ -324,6 +325,7 @@ static void cache_store(struct symbolizer *s, uint64_t pc, bool is_return_addres
 		memcpy(&s->frames[slot->frame_idx], frames, n * sizeof(*frames));
 	slot->n = (uint8_t) n;
 	slot->gen = s->gen;
+	slot->is_pending = false;
 }
 
 /* ---- modules --------------------------------------------------------------------------------- */
@@ -961,6 +963,19 @@ static size_t symbolize_in_module(struct symbolizer *s, struct module *m, uint64
 
 /* A symbolizer whose lookups are requests to the helper process (symsvc.h). If the helper cannot
  * take it now, it is asked again at the next lookup. */
+static void remote_deliver(void *owner, uint64_t pc, bool is_return_address,
+			   const struct sym_frame *frames, int n, const uint64_t *drops);
+
+/* (Re)open the symbolizer of s in the helper when it has none of this generation. */
+static int remote_open(struct symbolizer *s)
+{
+	if (s->svc_gen != 0 && s->svc_gen == symsvc_generation())
+		return 0;
+	s->svc_gen = 0;
+	s->svc_drops = s->svc_changes = 0;
+	return symsvc_open(s->pid, remote_deliver, s, &s->sid, &s->svc_gen);
+}
+
 static struct symbolizer *remote_new(pid_t pid)
 {
 	struct symbolizer *s = calloc(1, sizeof(*s));
@@ -970,55 +985,113 @@ static struct symbolizer *remote_new(pid_t pid)
 	s->pid = pid;
 	s->is_remote = true;
 	s->dbg.root_fd = s->dbg.own_root_fd = -1;
-	(void) symsvc_open(pid, &s->sid, &s->svc_gen);
+	(void) remote_open(s);
 	return s;
 }
 
-/* Look pc up through the helper, the strings interned here. Frames of an unknown pc say whether
- * it was in a known module (*ret_is_known): those of a pc that made the helper overrun its budget
- * or die count as known (never asked again). */
-static size_t remote_resolve(struct symbolizer *s, uint64_t pc, bool is_return_address,
-			     struct sym_frame *frames, bool *ret_is_known)
+/* An answer of the helper for (pc, is_return_address): into the cache, strings interned here. */
+static void remote_deliver(void *owner, uint64_t pc, bool is_return_address,
+			   const struct sym_frame *frames, int n, const uint64_t *drops)
 {
-	int n = -ESTALE;
+	struct symbolizer *s = owner;
+	struct sym_frame own[SYM_INLINE_MAX];
+	struct cache_slot *slot;
 
-	*ret_is_known = false;
-	for (int tries = 0; tries < 2 && n == -ESTALE; tries++) {
-		uint64_t drops[2] = {s->svc_drops, s->svc_changes};
-
-		if ((s->svc_gen == 0 || s->svc_gen != symsvc_generation()) &&
-		    symsvc_open(s->pid, &s->sid, &s->svc_gen) < 0)
-			break;
-		n = symsvc_lookup(s->sid, s->svc_gen, pc, is_return_address, frames,
-				  SYM_INLINE_MAX, drops);
-		if (n > 0 && drops[0] != s->svc_drops) {
+	if (n > 0 && drops) {
+		if (drops[0] != s->svc_drops) {
 			/* the helper dropped its results (a module went away): ours go too */
 			cache_clear(s);
 			s->stats.cache_drops++;
 		}
-		if (n > 0 && (drops[0] != s->svc_drops || drops[1] != s->svc_changes))
+		if (drops[0] != s->svc_drops || drops[1] != s->svc_changes)
 			s->gen++; /* its modules changed: cached unknown pcs are asked again */
-		if (n > 0) {
-			s->svc_drops = drops[0];
-			s->svc_changes = drops[1];
-		}
+		s->svc_drops = drops[0];
+		s->svc_changes = drops[1];
 	}
-	s->last_read_ns = now_ns(); /* an unknown pc is asked again at most every SYM_REREAD_NS */
-	if (n <= 0) {
-		*ret_is_known = n == -ETIMEDOUT || n == -EPIPE || n == -EPROTO;
-		frames[0] = (struct sym_frame){0};
+	if (n > 0) {
+		size_t k = (size_t) n < SYM_INLINE_MAX ? (size_t) n : SYM_INLINE_MAX;
+
+		for (size_t i = 0; i < k; i++) {
+			own[i] = frames[i];
+			own[i].module = intern(s, frames[i].module);
+			own[i].build_id = intern(s, frames[i].build_id);
+			own[i].function = intern(s, frames[i].function);
+			own[i].file = intern(s, frames[i].file);
+		}
+		if (!own[0].module) {
+			/* in no module the helper knows: asked again when the maps may have
+			 * changed (a read at most every SYM_REREAD_NS) */
+			s->last_read_ns = now_ns();
+			k = 0;
+		}
+		cache_store(s, pc, is_return_address, own, k);
+	} else if (n == -EAGAIN || n == -ENOENT) {
+		slot = cache_find(s, pc, is_return_address);
+		if (slot && slot->is_pending) {
+			slot->is_pending = false;
+			slot->n = 0;
+			slot->gen = s->gen - 1; /* stale: asked again at the next lookup */
+		}
+		if (n == -ENOENT)
+			s->svc_gen = 0; /* the helper knows no such symbolizer: open it again */
+	} else {
+		/* the helper failed on this pc twice in a row: given up, known as unknown */
+		own[0] = (struct sym_frame){.pc = pc};
+		cache_store(s, pc, is_return_address, own, 1);
+	}
+}
+
+/* A pending frame for pc. */
+static int pending_frame(uint64_t pc, struct sym_frame *ret_frames)
+{
+	ret_frames[0] = (struct sym_frame){.pc = pc, .is_pending = true};
+	return 1;
+}
+
+/* symbolizer_lookup() of a symbolizer in the helper: from the cache, else asked (and, when
+ * lookups are synchronous, waited for). */
+static int remote_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
+			 struct sym_frame *ret_frames, size_t max)
+{
+	struct cache_slot *slot = cache_find(s, pc, is_return_address);
+	size_t n;
+	int r;
+
+	s->stats.lookups++;
+	if (!slot || (!slot->is_pending && slot->n == 0 &&
+		      (slot->gen != s->gen || now_ns() - s->last_read_ns >= SYM_REREAD_NS))) {
+		r = remote_open(s);
+		if (r == 0)
+			r = symsvc_request(s->sid, s->svc_gen, pc, is_return_address);
+		if (r == -ESTALE && remote_open(s) == 0)
+			r = symsvc_request(s->sid, s->svc_gen, pc, is_return_address);
+		if (r < 0)
+			return pending_frame(pc, ret_frames); /* asked again next time */
+		cache_store(s, pc, is_return_address, NULL, 0);
+		slot = cache_find(s, pc, is_return_address);
+		if (!slot)
+			return pending_frame(pc, ret_frames); /* the cache is full */
+		slot->is_pending = true;
+		if (!symsvc_is_async())
+			(void) symsvc_flush(2 * SYMSVC_BUDGET_MS);
+		slot = cache_find(s, pc, is_return_address);
+	} else {
+		s->stats.cache_hits++;
+	}
+	if (!slot || slot->is_pending) {
+		s->stats.pending++;
+		return pending_frame(pc, ret_frames);
+	}
+	if (slot->n == 0) {
+		ret_frames[0] = (struct sym_frame){.pc = pc};
 		return 1;
 	}
-	for (int i = 0; i < n; i++) {
-		struct sym_frame *f = &frames[i];
-
-		f->module = f->module ? intern(s, f->module) : NULL;
-		f->build_id = f->build_id ? intern(s, f->build_id) : NULL;
-		f->function = f->function ? intern(s, f->function) : NULL;
-		f->file = f->file ? intern(s, f->file) : NULL;
+	n = slot->n < max ? slot->n : max;
+	for (size_t i = 0; i < n; i++) {
+		ret_frames[i] = s->frames[slot->frame_idx + i];
+		ret_frames[i].pc = pc;
 	}
-	*ret_is_known = frames[0].module != NULL;
-	return (size_t) n;
+	return (int) n;
 }
 
 struct symbolizer *symbolizer_new(pid_t pid)
@@ -1099,6 +1172,8 @@ void symbolizer_reset(struct symbolizer *s)
 		s->stats.cache_drops++;
 		if (symsvc_reset(s->sid, s->svc_gen) < 0)
 			s->svc_gen = 0; /* opened again at the next lookup */
+		else if (!symsvc_is_async())
+			(void) symsvc_flush(2 * SYMSVC_BUDGET_MS);
 		return;
 	}
 	if (s->dwfl)
@@ -1121,8 +1196,6 @@ static size_t resolve(struct symbolizer *s, uint64_t pc, bool is_return_address,
 	uint64_t addr = is_return_address && pc > 0 ? pc - 1 : pc;
 	struct module *m;
 
-	if (s->is_remote)
-		return remote_resolve(s, pc, is_return_address, frames, ret_is_known);
 	m = find_module(s, addr);
 
 	if (!m && may_reread && s->pid > 0 && load_modules(s) == 0)
@@ -1146,6 +1219,8 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 
 	if (!s || !ret_frames || max == 0)
 		return -EINVAL;
+	if (s->is_remote)
+		return remote_lookup(s, pc, is_return_address, ret_frames, max);
 	slot = cache_find(s, pc, is_return_address);
 	if (slot &&
 	    (slot->n > 0 || (slot->gen == s->gen && now_ns() - s->last_read_ns < SYM_REREAD_NS))) {

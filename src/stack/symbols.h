@@ -41,6 +41,7 @@ struct sym_frame {
 	int line;		/* 0 if unknown */
 	bool is_inlined;	/* this frame is an inlined call inside the next one */
 	bool is_module_deleted; /* the module file was deleted/replaced on disk since mapped */
+	bool is_pending;	/* asked of the symbolizer helper, not answered yet (all else NULL) */
 };
 
 struct sym_stats {
@@ -52,6 +53,7 @@ struct sym_stats {
 	uint64_t cache_drops;	    /* times the cache was dropped (a module went away, a reset) */
 	uint64_t module_changes;    /* times a read of the maps changed the modules */
 	uint64_t images_shared;	    /* modules that found their file already parsed (shared) */
+	uint64_t pending;	    /* lookups answered "pending" (the helper had not answered) */
 	uint64_t strings_dropped; /* strings reported NULL because SYM_STRINGS_BYTES_MAX was hit */
 	uint64_t modules_dropped; /* modules ignored because of SYM_MODULES_MAX or the maps cap */
 	unsigned modules;	  /* modules currently known */

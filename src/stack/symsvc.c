@@ -64,7 +64,12 @@ struct msg_hdr {
 	uint32_t sid;
 	int32_t err;
 	uint32_t len; /* payload bytes that follow */
+	uint32_t id;  /* of a request; its answer (and the broker's exchanges) carry the same */
+	uint32_t pad;
 };
+
+/* The id the next send_msg() writes: a new request's, or that of the request answered. */
+static uint32_t msg_id;
 
 struct new_req {
 	int32_t pid;
@@ -98,6 +103,16 @@ struct client {
 	int root_fd;	  /* /proc/PID/root, opened on first need */
 	char *maps;	  /* the maps last handed to the helper */
 	char *debug_path; /* LEAKMOND_DEBUGINFO_PATH when it was opened, or NULL */
+	symsvc_deliver_fn deliver;
+	void *owner;
+};
+
+/* A request sent and not answered yet (answers come in the order of the requests). */
+struct pend {
+	uint32_t id, sid;
+	uint32_t type;
+	bool is_return_address;
+	uint64_t pc;
 };
 
 static struct {
@@ -115,6 +130,19 @@ static struct {
 	size_t n_clients;
 	char *strings; /* the strings of the last M_FRAMES decoded */
 	size_t strings_cap;
+	struct pend *pend; /* a ring of SYMSVC_PENDING_MAX */
+	size_t pend_head, n_pend;
+	uint32_t next_id;
+	uint64_t busy_since; /* when the helper began the oldest pending request */
+	char *in;	     /* bytes received, not yet a whole message */
+	size_t in_len, in_cap;
+	bool is_async;
+	void (*watch)(int old_fd, int new_fd, void *ctx);
+	void *watch_ctx;
+	uint64_t suspect_pc; /* the pc of the last request the helper failed on */
+	pid_t suspect_pid;
+	struct sym_stats last_stats; /* of the last M_STATS answered, for last_stats_sid */
+	uint32_t last_stats_sid;
 } svc = {.pidfd = -1, .fd = -1, .own_root_fd = -1, .budget_ms = SYMSVC_BUDGET_MS};
 
 /* ---- messages -------------------------------------------------------------------------------- */
@@ -122,7 +150,8 @@ static struct {
 static int send_msg(int fd, uint32_t type, uint32_t sid, int32_t err, const void *p1, size_t l1,
 		    const void *p2, size_t l2, int pass_fd)
 {
-	struct msg_hdr h = {.type = type, .sid = sid, .err = err, .len = (uint32_t) (l1 + l2)};
+	struct msg_hdr h = {
+	    .type = type, .sid = sid, .err = err, .len = (uint32_t) (l1 + l2), .id = msg_id};
 	struct iovec iov[3] = {{&h, sizeof(h)}, {(void *) p1, l1}, {(void *) p2, l2}};
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
@@ -296,18 +325,57 @@ static struct helper_sym *hsyms;
 static size_t n_hsyms;
 static int helper_fd = -1;
 
-/* A broker call from the helper: send the request, the next message is its answer. */
+/* Requests leakmond sent while the helper waited for a broker answer: served afterwards. */
+struct deferred {
+	struct msg_hdr h;
+	char *p;
+};
+static struct deferred *deferred;
+static size_t n_deferred, deferred_head;
+
+/* A broker call from the helper: send the request; its answer is the next message of a broker
+ * answer type (requests that come before it wait their turn). */
 static int broker_call(uint32_t type, uint32_t sid, const void *p1, size_t l1, const void *p2,
 		       size_t l2, struct msg_hdr *rh, char **ret_payload, int *ret_fd)
 {
+	uint32_t id = msg_id;
 	int r = send_msg(helper_fd, type, sid, 0, p1, l1, p2, l2, -1);
 
 	if (r < 0)
 		_exit(0); /* leakmond is gone */
-	r = recv_msg(helper_fd, rh, ret_payload, ret_fd, 0);
-	if (r < 0)
-		_exit(0);
-	return 0;
+	for (;;) {
+		struct deferred *d;
+
+		r = recv_msg(helper_fd, rh, ret_payload, ret_fd, 0);
+		if (r < 0)
+			_exit(0);
+		if (rh->type == M_MAPS || rh->type == M_FD) {
+			msg_id = id;
+			return 0;
+		}
+		if (*ret_fd >= 0)
+			(void) close(*ret_fd);
+		d = realloc(deferred, (deferred_head + n_deferred + 1) * sizeof(*d));
+		if (!d)
+			_exit(4);
+		deferred = d;
+		deferred[deferred_head + n_deferred++] = (struct deferred){*rh, *ret_payload};
+	}
+}
+
+/* The next request: a deferred one first. */
+static int helper_next(struct msg_hdr *h, char **ret_payload, int *ret_fd)
+{
+	if (n_deferred > 0) {
+		*h = deferred[deferred_head].h;
+		*ret_payload = deferred[deferred_head].p;
+		*ret_fd = -1;
+		deferred_head++;
+		if (--n_deferred == 0)
+			deferred_head = 0;
+		return 0;
+	}
+	return recv_msg(helper_fd, h, ret_payload, ret_fd, 0);
 }
 
 static int broker_read_maps(void *ctx, char **ret_text)
@@ -380,7 +448,7 @@ static int broker_fetch_debug(void *ctx, const unsigned char *id, size_t len)
 	char *p;
 	int fd;
 
-	broker_call(M_FETCH_DEBUG, (uint32_t)(uintptr_t)ctx, id, len, NULL, 0, &h, &p, &fd);
+	broker_call(M_FETCH_DEBUG, (uint32_t) (uintptr_t) ctx, id, len, NULL, 0, &h, &p, &fd);
 	return broker_fd_reply(&h, p, fd, NULL);
 }
 
@@ -456,7 +524,7 @@ static void helper_serve(int fault)
 	for (;;) {
 		struct msg_hdr h;
 		char *p;
-		int fd, r = recv_msg(helper_fd, &h, &p, &fd, 0);
+		int fd, r = helper_next(&h, &p, &fd);
 		struct symbolizer *s;
 		size_t at;
 
@@ -464,6 +532,7 @@ static void helper_serve(int fault)
 			_exit(0);
 		if (fd >= 0)
 			(void) close(fd);
+		msg_id = h.id; /* the answer, and the broker requests on the way, carry it */
 		switch (h.type) {
 		case M_NEW: {
 			struct new_req q;
@@ -700,12 +769,16 @@ static void helper_kill(void)
 			usleep(5000);
 		}
 	}
-	if (svc.fd >= 0)
+	if (svc.fd >= 0) {
+		if (svc.watch)
+			svc.watch(svc.fd, -1, svc.watch_ctx);
 		(void) close(svc.fd);
+	}
 	if (svc.pidfd >= 0)
 		(void) close(svc.pidfd);
 	svc.fd = svc.pidfd = -1;
 	svc.pid = 0;
+	svc.in_len = 0;
 	svc.st.is_running = false;
 	for (size_t i = 0; i < svc.n_clients; i++) {
 		free(svc.clients[i].maps);
@@ -756,6 +829,8 @@ static int helper_spawn(bool is_first)
 	svc.st.is_unprivileged = ((struct hello *) p)->is_unprivileged;
 	svc.st.is_running = true;
 	free(p);
+	if (svc.watch)
+		svc.watch(-1, svc.fd, svc.watch_ctx);
 	return 0;
 }
 
@@ -1043,7 +1118,7 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 		 * DEBUGINFOD_* limits; the helper checks the build-id of what it gets */
 		r = !c || h->len == 0 || h->len > 64
 			? -EINVAL
-			: (fd = debuginfod_find_debuginfo((const unsigned char *)p, h->len));
+			: (fd = debuginfod_find_debuginfo((const unsigned char *) p, h->len));
 		break;
 	default:
 		return -EPROTO;
@@ -1058,44 +1133,22 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 	return r;
 }
 
-/* One request to the helper, serving its broker requests until the answer (of type want) comes,
- * within the budget. Returns 0 with the answer, or -errno (the helper is then killed). */
-static int call2(uint32_t type, uint32_t sid, const void *q, size_t qlen, const char *str,
-		 uint32_t want, struct msg_hdr *rh, char **ret_payload)
+/* ---- requests ------------------------------------------------------------------------------- */
+
+static struct pend *pend_at(size_t k)
 {
-	uint64_t deadline = now_ns() + (uint64_t) svc.budget_ms * NSEC_PER_MSEC;
-	int r;
+	return &svc.pend[(svc.pend_head + k) % SYMSVC_PENDING_MAX];
+}
 
-	*ret_payload = NULL;
+/* The helper failed (r): kill it; the request it was on is asked again later, or given up when
+ * the helper failed on the same pc the time before; the others are simply dropped (asked again). */
+static void helper_failed(int r)
+{
+	bool is_poisoned = false;
+	size_t n = svc.n_pend;
+
 	if (svc.fd < 0)
-		return -ESTALE;
-	r = send_msg(svc.fd, type, sid, 0, q, qlen, str, str ? strlen(str) : 0, -1);
-	svc.st.requests++;
-	while (r == 0) {
-		char *p;
-		int fd;
-
-		r = recv_msg(svc.fd, rh, &p, &fd, deadline);
-		if (r < 0)
-			break;
-		if (fd >= 0)
-			(void) close(fd); /* the helper sends none */
-		if (rh->type == want && rh->sid == sid) {
-			*ret_payload = p;
-			return 0;
-		}
-		if (rh->type < M_READ_MAPS || rh->type > M_FETCH_DEBUG) {
-			r = -EPROTO;
-		} else {
-			/* the budget is the helper's own time: ours (a debuginfod download) is
-			 * bounded by its own limits */
-			uint64_t t0 = now_ns();
-
-			r = serve_broker(rh, p);
-			deadline += now_ns() - t0;
-		}
-		free(p);
-	}
+		return;
 	if (r == -ETIMEDOUT)
 		svc.st.timeouts++;
 	log_warning("symbolizer helper (pid %d) %s: killed; the next request starts another",
@@ -1103,83 +1156,24 @@ static int call2(uint32_t type, uint32_t sid, const void *q, size_t qlen, const 
 		    r == -ETIMEDOUT ? "overran its time budget"
 		    : r == -EPIPE   ? "died"
 				    : "broke the protocol");
+	if (n > 0 && pend_at(0)->type == M_LOOKUP) {
+		struct client *c = client_find(pend_at(0)->sid);
+		pid_t pid = c ? c->pid : 0;
+
+		is_poisoned = svc.suspect_pc == pend_at(0)->pc && svc.suspect_pid == pid;
+		svc.suspect_pc = pend_at(0)->pc;
+		svc.suspect_pid = pid;
+	}
 	helper_kill();
-	return r;
-}
+	svc.n_pend = 0;
+	for (size_t k = 0; k < n; k++) {
+		struct pend *q = pend_at(k);
+		struct client *c = q->type == M_LOOKUP ? client_find(q->sid) : NULL;
 
-static int call(uint32_t type, uint32_t sid, const void *q, size_t qlen, uint32_t want,
-		struct msg_hdr *rh, char **ret_payload)
-{
-	return call2(type, sid, q, qlen, NULL, want, rh, ret_payload);
-}
-
-int symsvc_open(pid_t pid, uint32_t *ret_sid, uint32_t *ret_gen)
-{
-	struct new_req q = {.pid = pid};
-	struct stat st_root, st_ours;
-	struct msg_hdr h;
-	struct client *c;
-	char name[64], *p;
-	int r = ensure_running();
-
-	if (r < 0)
-		return r;
-	snprintf(name, sizeof(name), "/proc/%d/root", (int) pid);
-	q.is_own_root = stat(name, &st_root) != 0 || stat("/", &st_ours) != 0 ||
-			(st_root.st_dev == st_ours.st_dev && st_root.st_ino == st_ours.st_ino);
-	c = realloc(svc.clients, (svc.n_clients + 1) * sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	svc.clients = c;
-	c = &svc.clients[svc.n_clients++];
-	*c = (struct client){.sid = ++svc.next_sid, .pid = pid, .root_fd = -1};
-	if (getenv("LEAKMOND_DEBUGINFO_PATH") &&
-	    !(c->debug_path = strdup(getenv("LEAKMOND_DEBUGINFO_PATH")))) {
-		svc.n_clients--;
-		return -ENOMEM;
+		if (c && c->deliver)
+			c->deliver(c->owner, q->pc, q->is_return_address, NULL,
+				   k == 0 && is_poisoned ? r : -EAGAIN, NULL);
 	}
-	r = call2(M_NEW, c->sid, &q, sizeof(q), getenv("LEAKMOND_DEBUGINFO_PATH"), M_ACK, &h, &p);
-	free(p);
-	if (r == 0 && h.err < 0)
-		r = h.err;
-	if (r < 0) {
-		symsvc_close(svc.next_sid, 0);
-		return r;
-	}
-	*ret_sid = svc.next_sid;
-	*ret_gen = svc.gen;
-	return 0;
-}
-
-void symsvc_close(uint32_t sid, uint32_t gen)
-{
-	for (size_t i = 0; i < svc.n_clients; i++) {
-		struct client *c = &svc.clients[i];
-
-		if (c->sid != sid)
-			continue;
-		if (c->root_fd >= 0)
-			(void) close(c->root_fd);
-		free(c->maps);
-		free(c->debug_path);
-		*c = svc.clients[--svc.n_clients];
-		break;
-	}
-	if (gen && gen == symsvc_generation())
-		(void) send_msg(svc.fd, M_FREE, sid, 0, NULL, 0, NULL, 0, -1);
-}
-
-int symsvc_reset(uint32_t sid, uint32_t gen)
-{
-	struct msg_hdr h;
-	char *p;
-	int r;
-
-	if (gen == 0 || gen != symsvc_generation())
-		return -ESTALE;
-	r = call(M_RESET, sid, NULL, 0, M_ACK, &h, &p);
-	free(p);
-	return r < 0 ? r : h.err;
 }
 
 /* Take one string of an M_FRAMES payload into svc.strings at *k. */
@@ -1205,101 +1199,343 @@ static int take_string(const char *p, size_t len, size_t *at, size_t *k, const c
 	return 0;
 }
 
-int symsvc_lookup(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_address,
-		  struct sym_frame *ret_frames, size_t max, uint64_t ret_drops[2])
+/* Decode an M_FRAMES payload (the helper is not trusted: every length is checked). */
+static int decode_frames(const char *p, size_t len, uint64_t pc, struct sym_frame *frames,
+			 uint64_t drops[2])
 {
-	struct lookup_req q = {.pc = pc, .is_return_address = is_return_address};
-	struct msg_hdr h;
-	char *p;
 	size_t at = 20, k = 0;
 	int32_t n;
-	int r;
+	int r = 0;
 
-	if (gen == 0 || gen != symsvc_generation())
-		return -ESTALE;
-	r = call(M_LOOKUP, sid, &q, sizeof(q), M_FRAMES, &h, &p);
-	if (r < 0) {
-		/* the helper died or hung on this pc: once may be chance (it may have been dying
-		 * anyway), the second time the pc is given up */
-		static uint64_t suspect_pc;
-		static pid_t suspect_pid;
-		struct client *c = client_find(sid);
-		pid_t pid = c ? c->pid : 0;
-
-		if (suspect_pc == pc && suspect_pid == pid)
-			return r;
-		suspect_pc = pc;
-		suspect_pid = pid;
-		return -EAGAIN;
-	}
-	if (h.err < 0) {
-		free(p);
-		return h.err;
-	}
-	/* the helper is not trusted: every length is checked */
-	if (h.len < 20) {
-		free(p);
+	if (len < 20)
 		return -EPROTO;
-	}
 	memcpy(&n, p, 4);
-	memcpy(&ret_drops[0], p + 4, 8);
-	memcpy(&ret_drops[1], p + 12, 8);
-	if (n < 1 || n > SYM_INLINE_MAX) {
-		free(p);
+	memcpy(&drops[0], p + 4, 8);
+	memcpy(&drops[1], p + 12, 8);
+	if (n < 1 || n > SYM_INLINE_MAX)
 		return -EPROTO;
-	}
-	if (svc.strings_cap < h.len + 4 * (size_t) n) {
-		char *ns = realloc(svc.strings, h.len + 4 * (size_t) n);
+	if (svc.strings_cap < len + 4 * (size_t) n) {
+		char *ns = realloc(svc.strings, len + 4 * (size_t) n);
 
-		if (!ns) {
-			free(p);
+		if (!ns)
 			return -ENOMEM;
-		}
 		svc.strings = ns;
-		svc.strings_cap = h.len + 4 * (size_t) n;
+		svc.strings_cap = len + 4 * (size_t) n;
 	}
 	for (int32_t i = 0; i < n; i++) {
 		struct sym_frame f = {.pc = pc};
 		uint8_t flags;
 		int32_t line;
 
-		if (h.len - at < 5) {
-			r = -EPROTO;
-			break;
-		}
+		if (len - at < 5)
+			return -EPROTO;
 		flags = (uint8_t) p[at];
 		memcpy(&line, p + at + 1, 4);
 		at += 5;
 		f.is_inlined = flags & 1;
 		f.is_module_deleted = flags & 2;
 		f.line = line > 0 ? line : 0;
-		if ((r = take_string(p, h.len, &at, &k, &f.module)) < 0 ||
-		    (r = take_string(p, h.len, &at, &k, &f.build_id)) < 0 ||
-		    (r = take_string(p, h.len, &at, &k, &f.function)) < 0 ||
-		    (r = take_string(p, h.len, &at, &k, &f.file)) < 0)
-			break;
-		if ((size_t) i < max)
-			ret_frames[i] = f;
+		if ((r = take_string(p, len, &at, &k, &f.module)) < 0 ||
+		    (r = take_string(p, len, &at, &k, &f.build_id)) < 0 ||
+		    (r = take_string(p, len, &at, &k, &f.function)) < 0 ||
+		    (r = take_string(p, len, &at, &k, &f.file)) < 0)
+			return r;
+		frames[i] = f;
 	}
-	free(p);
+	return n;
+}
+
+/* One whole message from the helper. */
+static void handle_msg(const struct msg_hdr *h, const char *p)
+{
+	struct pend q;
+	struct client *c;
+
+	if (h->type >= M_READ_MAPS && h->type <= M_FETCH_DEBUG) {
+		/* the budget is the helper's own time: ours (a debuginfod download) is bounded
+		 * by its own limits */
+		uint64_t t0 = now_ns();
+		int r;
+
+		msg_id = h->id;
+		r = serve_broker(h, p);
+		svc.busy_since += now_ns() - t0;
+		if (r < 0)
+			helper_failed(r == -EPROTO ? r : -EPIPE);
+		return;
+	}
+	if (svc.n_pend == 0 || pend_at(0)->id != h->id ||
+	    (h->type != M_ACK && h->type != M_FRAMES && h->type != M_STATS_REPLY)) {
+		helper_failed(-EPROTO);
+		return;
+	}
+	q = *pend_at(0);
+	svc.pend_head = (svc.pend_head + 1) % SYMSVC_PENDING_MAX;
+	svc.n_pend--;
+	svc.busy_since = now_ns();
+	c = client_find(q.sid);
+	if (h->type == M_FRAMES && q.type == M_LOOKUP) {
+		struct sym_frame frames[SYM_INLINE_MAX];
+		uint64_t drops[2];
+		int n = h->err < 0 ? h->err : decode_frames(p, h->len, q.pc, frames, drops);
+
+		if (n == -EPROTO) {
+			helper_failed(-EPROTO);
+			return;
+		}
+		if (c && c->deliver)
+			c->deliver(c->owner, q.pc, q.is_return_address, n > 0 ? frames : NULL,
+				   n > 0 ? n : -ENOENT, drops);
+	} else if (h->type == M_STATS_REPLY && q.type == M_STATS) {
+		if (h->err == 0 && h->len >= sizeof(struct sym_stats)) {
+			memcpy(&svc.last_stats, p, sizeof(svc.last_stats));
+			svc.last_stats_sid = q.sid;
+		}
+	} else if (!(h->type == M_ACK && (q.type == M_NEW || q.type == M_RESET))) {
+		helper_failed(-EPROTO);
+	}
+}
+
+/* A request that overran the budget kills the helper. */
+static void check_budget(void)
+{
+	if (svc.fd >= 0 && svc.n_pend > 0 &&
+	    now_ns() > svc.busy_since + (uint64_t) svc.budget_ms * NSEC_PER_MSEC)
+		helper_failed(-ETIMEDOUT);
+}
+
+void symsvc_dispatch(void)
+{
+	while (svc.fd >= 0) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * 4)];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov;
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf)};
+		ssize_t n;
+		size_t at = 0;
+
+		if (svc.in_cap - svc.in_len < 65536) {
+			char *b = realloc(svc.in, svc.in_cap + 65536);
+
+			if (!b)
+				break;
+			svc.in = b;
+			svc.in_cap += 65536;
+		}
+		iov = (struct iovec){svc.in + svc.in_len, svc.in_cap - svc.in_len};
+		n = recvmsg(svc.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+				     i++) {
+					int got;
+
+					memcpy(&got, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+					(void) close(got); /* the helper sends none */
+				}
+		if (n <= 0) {
+			helper_failed(n == 0 ? -EPIPE : -errno);
+			break;
+		}
+		svc.in_len += (size_t) n;
+		while (svc.fd >= 0 && svc.in_len - at >= sizeof(struct msg_hdr)) {
+			struct msg_hdr h;
+			char *p;
+
+			memcpy(&h, svc.in + at, sizeof(h));
+			if (h.len > SYMSVC_PAYLOAD_MAX) {
+				helper_failed(-EPROTO);
+				break;
+			}
+			if (svc.in_len - at - sizeof(h) < h.len)
+				break;
+			p = malloc((size_t) h.len + 1);
+			if (!p)
+				break;
+			memcpy(p, svc.in + at + sizeof(h), h.len);
+			p[h.len] = '\0';
+			at += sizeof(h) + h.len;
+			handle_msg(&h, p);
+			free(p);
+		}
+		if (svc.fd < 0)
+			break;
+		memmove(svc.in, svc.in + at, svc.in_len - at);
+		svc.in_len -= at;
+	}
+	check_budget();
+}
+
+void symsvc_tick(void)
+{
+	check_budget();
+}
+
+int symsvc_flush(unsigned ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t) ms * NSEC_PER_MSEC;
+
+	while (svc.fd >= 0 && svc.n_pend > 0) {
+		uint64_t budget_end = svc.busy_since + (uint64_t) svc.budget_ms * NSEC_PER_MSEC;
+		int r = wait_readable(svc.fd, budget_end < deadline ? budget_end : deadline);
+
+		if (r == -ETIMEDOUT && now_ns() >= deadline && deadline < budget_end)
+			return -ETIMEDOUT;
+		symsvc_dispatch();
+	}
+	return 0;
+}
+
+void symsvc_set_async(bool is_async)
+{
+	svc.is_async = is_async;
+}
+
+bool symsvc_is_async(void)
+{
+	return svc.is_async;
+}
+
+void symsvc_set_watch(void (*fn)(int old_fd, int new_fd, void *ctx), void *ctx)
+{
+	if (svc.watch && svc.fd >= 0)
+		svc.watch(svc.fd, -1, svc.watch_ctx);
+	svc.watch = fn;
+	svc.watch_ctx = ctx;
+	if (fn && svc.fd >= 0)
+		fn(-1, svc.fd, ctx);
+}
+
+/* Send a request (and its pending entry). Never blocks for long: no more than
+ * SYMSVC_PENDING_MAX small requests are ever unread by the helper. */
+static int send_request(uint32_t type, uint32_t sid, const void *q, size_t qlen, const char *str,
+			uint64_t pc, bool is_return_address)
+{
+	struct pend *e;
+	int r;
+
+	if (svc.fd < 0)
+		return -ESTALE;
+	if (svc.n_pend >= SYMSVC_PENDING_MAX)
+		return -EBUSY;
+	if (!svc.pend) {
+		svc.pend = calloc(SYMSVC_PENDING_MAX, sizeof(*svc.pend));
+		if (!svc.pend)
+			return -ENOMEM;
+	}
+	msg_id = ++svc.next_id;
+	r = send_msg(svc.fd, type, sid, 0, q, qlen, str, str ? strlen(str) : 0, -1);
+	if (r < 0) {
+		helper_failed(-EPIPE);
+		return -ESTALE;
+	}
+	if (svc.n_pend == 0)
+		svc.busy_since = now_ns();
+	e = pend_at(svc.n_pend++);
+	*e = (struct pend){.id = msg_id,
+			   .sid = sid,
+			   .type = type,
+			   .pc = pc,
+			   .is_return_address = is_return_address};
+	svc.st.requests++;
+	return 0;
+}
+
+int symsvc_open(pid_t pid, symsvc_deliver_fn deliver, void *owner, uint32_t *ret_sid,
+		uint32_t *ret_gen)
+{
+	struct new_req q = {.pid = pid};
+	struct stat st_root, st_ours;
+	struct client *c;
+	char name[64];
+	int r = ensure_running();
+
 	if (r < 0)
 		return r;
-	return (int) ((size_t) n < max ? (size_t) n : max);
+	snprintf(name, sizeof(name), "/proc/%d/root", (int) pid);
+	q.is_own_root = stat(name, &st_root) != 0 || stat("/", &st_ours) != 0 ||
+			(st_root.st_dev == st_ours.st_dev && st_root.st_ino == st_ours.st_ino);
+	c = realloc(svc.clients, (svc.n_clients + 1) * sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	svc.clients = c;
+	c = &svc.clients[svc.n_clients++];
+	*c = (struct client){
+	    .sid = ++svc.next_sid, .pid = pid, .root_fd = -1, .deliver = deliver, .owner = owner};
+	if (getenv("LEAKMOND_DEBUGINFO_PATH") &&
+	    !(c->debug_path = strdup(getenv("LEAKMOND_DEBUGINFO_PATH")))) {
+		svc.n_clients--;
+		return -ENOMEM;
+	}
+	/* the helper answers later; the lookups queued behind it wait for it there */
+	r = send_request(M_NEW, c->sid, &q, sizeof(q), c->debug_path, 0, false);
+	if (r < 0) {
+		symsvc_close(svc.next_sid, 0);
+		return r;
+	}
+	*ret_sid = svc.next_sid;
+	*ret_gen = svc.gen;
+	return 0;
+}
+
+void symsvc_close(uint32_t sid, uint32_t gen)
+{
+	for (size_t i = 0; i < svc.n_clients; i++) {
+		struct client *c = &svc.clients[i];
+
+		if (c->sid != sid)
+			continue;
+		if (c->root_fd >= 0)
+			(void) close(c->root_fd);
+		free(c->maps);
+		free(c->debug_path);
+		*c = svc.clients[--svc.n_clients];
+		break;
+	}
+	if (gen && gen == symsvc_generation()) {
+		msg_id = 0;
+		(void) send_msg(svc.fd, M_FREE, sid, 0, NULL, 0, NULL, 0, -1);
+	}
+}
+
+int symsvc_reset(uint32_t sid, uint32_t gen)
+{
+	if (gen == 0 || gen != symsvc_generation())
+		return -ESTALE;
+	return send_request(M_RESET, sid, NULL, 0, NULL, 0, false);
+}
+
+int symsvc_request(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_address)
+{
+	struct lookup_req q = {.pc = pc, .is_return_address = is_return_address};
+
+	if (gen == 0 || gen != symsvc_generation())
+		return -ESTALE;
+	return send_request(M_LOOKUP, sid, &q, sizeof(q), NULL, pc, is_return_address);
 }
 
 int symsvc_stats(uint32_t sid, uint32_t gen, struct sym_stats *ret)
 {
-	struct msg_hdr h;
-	char *p;
 	int r;
 
 	if (gen == 0 || gen != symsvc_generation())
 		return -ESTALE;
-	r = call(M_STATS, sid, NULL, 0, M_STATS_REPLY, &h, &p);
-	if (r == 0 && h.err == 0 && h.len >= sizeof(*ret))
-		memcpy(ret, p, sizeof(*ret));
-	else if (r == 0)
-		r = h.err < 0 ? h.err : -EPROTO;
-	free(p);
+	svc.last_stats_sid = 0;
+	r = send_request(M_STATS, sid, NULL, 0, NULL, 0, false);
+	if (r == 0)
+		r = symsvc_flush(2 * svc.budget_ms);
+	if (r == 0 && svc.last_stats_sid != sid)
+		r = -EIO;
+	if (r == 0)
+		*ret = svc.last_stats;
 	return r;
 }

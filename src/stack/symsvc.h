@@ -14,9 +14,11 @@
  *     restarted; a pc it did that on twice in a row is remembered as unknown, never asked again.
  *
  * symbols.c is the client: once symsvc_start() succeeded, symbolizer_new(pid) gives a symbolizer
- * whose lookups are requests to the helper (the helper runs the same code, brokered). Requests
- * are synchronous but bounded (SYMSVC_BUDGET_MS); only the cold path (report preparation, never
- * an event of the tracing backends) asks for symbols.
+ * whose lookups are requests to the helper (the helper runs the same code, brokered). leakmond's
+ * session makes them asynchronous (symsvc_set_async): a pc not named yet reads "pending", the
+ * helper's answers are read from the event loop, and the loop never waits for them (reports
+ * written at the end wait, bounded, with symsvc_flush). Tools and tests use them synchronously
+ * (each lookup waits for its answer, bounded by the budget). Requests are answered in order.
  *
  * The protocol is private to this file: a stream socket, messages of a header and a payload,
  * descriptors only with the replies that carry one. Everything the helper sends is checked.
@@ -31,9 +33,10 @@
 
 #include "stack/symbols.h"
 
-#define SYMSVC_BUDGET_MS    5000 /* one request, the broker's answers included */
+#define SYMSVC_BUDGET_MS    5000 /* one request, the helper's own time (not the broker's) */
 #define SYMSVC_RESTARTS_MAX 20	 /* after this many restarts symbolization stops (unknown) */
 #define SYMSVC_PAYLOAD_MAX  (64U << 20)
+#define SYMSVC_PENDING_MAX  1024 /* requests sent and not answered (a few bytes each) */
 
 /* Start the helper (once, before any target is attached). Returns 0, or -errno: then
  * symbolizers keep working inside this process, and the caller says so. */
@@ -54,32 +57,58 @@ pid_t symsvc_pid(void);
 /* Set the budget of a request in milliseconds (tests). */
 void symsvc_set_budget_ms(unsigned ms);
 
+/* ---- asynchronous use (the session) --------------------------------------------------------- */
+
+/* Asynchronous lookups: a pc not known yet reads "pending" (sym_frame.is_pending) and its names
+ * arrive later, through symsvc_dispatch(). Off (the default), a lookup waits for its answer
+ * (bounded by the budget): tools and tests. */
+void symsvc_set_async(bool is_async);
+bool symsvc_is_async(void);
+
+/* fn(old, new, ctx) whenever the helper's socket changes (a restart): the session watches new
+ * (not -1) and forgets old (not -1) in its loop; called at once for the socket now. */
+void symsvc_set_watch(void (*fn)(int old_fd, int new_fd, void *ctx), void *ctx);
+
+/* Read what the helper sent (the socket is readable): answers go to their symbolizers, the
+ * broker's requests are answered. Never waits. */
+void symsvc_dispatch(void);
+
+/* Kill a helper that overran its budget (call it now and then). */
+void symsvc_tick(void);
+
+/* Wait until every request was answered, at most ms milliseconds (and a helper that overruns its
+ * budget meanwhile is killed). Returns 0, or -ETIMEDOUT with requests still pending. */
+int symsvc_flush(unsigned ms);
+
 /* ---- the client side, for symbols.c --------------------------------------------------------- */
+
+/* An answer for (pc, is_return_address) of owner: n frames (strings valid during the call only)
+ * with the helper symbolizer's cache_drops and module_changes in drops[0..1]; or frames NULL and
+ * n a -errno: -EAGAIN (the helper failed meanwhile: ask again later), -ENOENT (no answer for this
+ * pc), or the failure itself (-ETIMEDOUT, -EPIPE, -EPROTO: the helper failed on this pc twice in
+ * a row: give it up). */
+typedef void (*symsvc_deliver_fn)(void *owner, uint64_t pc, bool is_return_address,
+				  const struct sym_frame *frames, int n, const uint64_t *drops);
 
 /* The generation of the helper now running (0: none). Sids of another generation are gone. */
 uint32_t symsvc_generation(void);
 
-/* A symbolizer for pid in the helper (restarting it when needed). Returns 0 with *ret_sid and
- * *ret_gen, or -errno. */
-int symsvc_open(pid_t pid, uint32_t *ret_sid, uint32_t *ret_gen);
+/* A symbolizer for pid in the helper, answering to deliver(owner, ...) (restarting the helper
+ * when needed). Returns 0 with *ret_sid and *ret_gen, or -errno. */
+int symsvc_open(pid_t pid, symsvc_deliver_fn deliver, void *owner, uint32_t *ret_sid,
+		uint32_t *ret_gen);
 
-/* Forget it (no answer awaited). */
+/* Forget it (no answer awaited; answers on their way are dropped). */
 void symsvc_close(uint32_t sid, uint32_t gen);
 
 /* symbolizer_reset() of it. Returns 0 or -errno (-ESTALE: another generation). */
 int symsvc_reset(uint32_t sid, uint32_t gen);
 
-/* symbolizer_lookup() through it, into ret_frames[0..max-1], with the cache_drops and
- * module_changes of the helper's symbolizer in ret_drops[0] and [1] (when they change, results
- * cached earlier are stale). Strings are valid until the next
- * call of this module. Returns the number of frames, -ESTALE (another generation: open again),
- * -EAGAIN (the helper died or overran its budget on this pc and was killed: ask again later), the
- * error itself (-ETIMEDOUT, -EPIPE, -EPROTO) when that happened twice in a row on this pc (give it
- * up), or another -errno. */
-int symsvc_lookup(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_address,
-		  struct sym_frame *ret_frames, size_t max, uint64_t ret_drops[2]);
+/* Ask for (pc, is_return_address); the answer comes through deliver. Returns 0, -ESTALE (another
+ * generation: open again), -EBUSY (SYMSVC_PENDING_MAX requests pending: ask later) or -errno. */
+int symsvc_request(uint32_t sid, uint32_t gen, uint64_t pc, bool is_return_address);
 
-/* symbolizer_get_stats() of it. Returns 0 or -errno. */
+/* symbolizer_get_stats() of it (waits for the answer). Returns 0 or -errno. */
 int symsvc_stats(uint32_t sid, uint32_t gen, struct sym_stats *ret);
 
 #endif

@@ -1437,6 +1437,44 @@ static void helper_misbehaves(const char *fault)
 	finish(&c, s, &e);
 }
 
+/* Asynchronous lookups (as leakmond's loop makes them): "pending" at once, named once the
+ * answers were read; a helper killed meanwhile makes them pending again, then named. */
+START_TEST(test_helper_async)
+{
+	struct errs e = {0};
+	struct child c;
+	struct symbolizer *s = NULL;
+	struct sym_frame frames[SYM_INLINE_MAX];
+	char path[PATH_MAX];
+
+	symsvc_set_async(true);
+	target_path(path, sizeof(path), "symtarget");
+	if (child_start_target(&c, path, &e) == 0 && (s = symbolizer_new(c.pid))) {
+		const struct site *site = child_site(&c, "chain_b", &e);
+		int n = site ? symbolizer_lookup(s, site->pc, true, frames, SYM_INLINE_MAX) : 0;
+
+		EXPECT(&e, n == 1 && frames[0].is_pending && !frames[0].function,
+		       "first lookup: %d frames, pending %d", n, n > 0 && frames[0].is_pending);
+		EXPECT(&e, symsvc_flush(10000) == 0, "flush");
+		check_site(&e, s, site, "chain_b", "symtarget", false, frames);
+		EXPECT(&e, !frames[0].is_pending, "still pending after the flush");
+		/* the helper killed with a request on its way: pending, then named by the next */
+		site = child_site(&c, "chain_a", &e);
+		n = site ? symbolizer_lookup(s, site->pc, true, frames, SYM_INLINE_MAX) : 0;
+		EXPECT(&e, n == 1 && frames[0].is_pending, "chain_a not pending");
+		EXPECT(&e, kill(symsvc_pid(), SIGKILL) == 0, "kill the helper");
+		(void)symsvc_flush(10000);
+		n = site ? symbolizer_lookup(s, site->pc, true, frames, SYM_INLINE_MAX) : 0;
+		EXPECT(&e, n == 1 && frames[0].is_pending, "chain_a not asked again");
+		EXPECT(&e, symsvc_flush(10000) == 0, "flush after the restart");
+		check_site(&e, s, site, "chain_a", "symtarget", false, frames);
+	}
+	EXPECT(&e, s != NULL, "symbolizer_new");
+	symsvc_set_async(false);
+	finish(&c, s, &e);
+}
+END_TEST
+
 START_TEST(test_helper_hangs)
 {
 	helper_misbehaves("hang");
@@ -1482,6 +1520,7 @@ static Suite *symbols_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_helper_sandboxed);
 	tcase_add_test(tc, test_helper_killed);
+	tcase_add_test(tc, test_helper_async);
 	tcase_add_test(tc, test_helper_hangs);
 	tcase_add_test(tc, test_helper_crashes);
 	tcase_add_test(tc, test_call_chains);
