@@ -104,6 +104,8 @@ json_object *report_frames(const struct sym_frame *frames, size_t n)
 		json_object_object_add(o, "file", str_or_null(f->file));
 		json_object_object_add(o, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
 		json_object_object_add(o, "inlined", json_object_new_boolean(f->is_inlined));
+		if (f->is_python)
+			json_object_object_add(o, "language", json_object_new_string("python"));
 		if (f->build_id)
 			json_object_object_add(o, "build_id", json_object_new_string(f->build_id));
 		if (f->is_module_deleted)

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "stack/pyframes.h"
 #include "stack/symbols.h"
 #include "base/procfs.h"
 #include "base/util.h"
@@ -67,6 +68,7 @@ struct strpool {
 
 struct symbolizer {
 	pid_t pid;
+	const struct pyframes *py; /* names tagged Python pcs; borrowed */
 	struct image_debug dbg;	  /* how its files and debug files are found */
 	Dwfl_Callbacks callbacks;
 	Dwfl *dwfl;		  /* NULL only after out-of-memory */
@@ -891,6 +893,12 @@ static size_t resolve(struct symbolizer *s, uint64_t pc, bool is_return_address,
 	return symbolize_in_module(s, m, addr, frames);
 }
 
+void symbolizer_set_python(struct symbolizer *s, const struct pyframes *pf)
+{
+	if (s)
+		s->py = pf;
+}
+
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		      struct sym_frame *ret_frames, size_t max)
 {
@@ -902,6 +910,19 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 
 	if (!s || !ret_frames || max == 0)
 		return -EINVAL;
+	if (pyframes_is_python(pc)) {
+		const char *function = NULL, *file = NULL;
+		int line = 0;
+
+		ret_frames[0] = (struct sym_frame){ .pc = pc, .is_python = true };
+		if (pyframes_lookup(s->py, pc, &function, &file, &line) == 0) {
+			ret_frames[0].function = function;
+			ret_frames[0].file = file;
+			ret_frames[0].line = line > 0 ? line : 0;
+		}
+		s->stats.lookups++;
+		return 1;
+	}
 	slot = cache_find(s, pc, is_return_address);
 	if (slot &&
 	    (slot->n > 0 || (slot->gen == s->gen && now_ns() - s->last_read_ns < SYM_REREAD_NS))) {

@@ -229,7 +229,10 @@ START_TEST(test_blob_header_corrupt)
 	} while (0)
 	REJECT((void) 0, 0);
 	REJECT(h.magic ^= 1, -EBADMSG);
-	REJECT(h.abi_version = 2, -EPROTO);
+	REJECT(h.abi_version = 1, -EPROTO); /* ABI 1: no CPython wrappers */
+	REJECT(h.abi_version = 3, -EPROTO);
+	REJECT(h.landing_off = 8, -EINVAL);
+	REJECT(h.py_entry_off[11] = h.code_size, -EINVAL);
 	REJECT(h.header_size = 64, -EPROTO);
 	REJECT(h.code_size += 1, -EINVAL);
 	REJECT(h.code_size = 0, -EINVAL);
@@ -989,10 +992,13 @@ START_TEST(test_layout)
 	ck_assert_uint_eq(l.threads_off, sizeof(struct agent_shared));
 	ck_assert_uint_eq(l.events_off, l.threads_off + 64 * sizeof(struct agent_thread));
 	ck_assert_uint_eq(l.samples_off, l.events_off + 1024 * sizeof(struct agent_event));
-	ck_assert_uint_eq(l.sample_cell_size, 1152); /* 112 + 1000 rounded up to 64 */
+	/* 112 + 1000 + the Python frames (384), rounded up to 64 */
+	ck_assert_uint_eq(l.sample_cell_size, 1536);
 	ck_assert_uint_eq(l.total_size % 4096, 0);
-	ck_assert_uint_ge(l.total_size, l.samples_off + 32 * 1152);
-	ck_assert_uint_lt(l.total_size, l.samples_off + 32 * 1152 + 4096);
+	ck_assert_uint_eq(l.pyset_off, l.samples_off + 32 * 1536);
+	ck_assert_uint_eq(l.n_pybuckets, AGENT_PYSET_BUCKETS);
+	ck_assert_uint_ge(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64);
+	ck_assert_uint_lt(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64 + 4096);
 }
 END_TEST
 
@@ -1092,7 +1098,8 @@ START_TEST(test_consumer_hostile)
 	ck_assert(got[0].ev.is_sampled && !got[0].has_sample);
 	expect_event(1, ALLOC_MALLOC, 0x4000, 0, 16);
 	ck_assert(got[1].has_sample);
-	ck_assert_uint_eq(got[1].s.stack_len, f.l.sample_cell_size - sizeof(struct agent_sample));
+	ck_assert_uint_eq(got[1].s.stack_len,
+			  f.l.sample_cell_size - sizeof(struct agent_sample) - AGENT_PY_RESERVE);
 	st = stats(&f);
 	ck_assert_uint_eq(st.corrupt_events, 2);
 	ck_assert_uint_eq(st.missing_samples, 1);
@@ -1161,7 +1168,8 @@ START_TEST(test_reclaim_and_settings)
 	ck_assert_uint_eq(sh->stack_copy, 256);
 	agent_consumer_set_sampling(f.c, 12345, 1u << 20);
 	ck_assert_uint_eq(sh->sample_bytes, 12345);
-	ck_assert_uint_eq(sh->stack_copy, f.l.sample_cell_size - sizeof(struct agent_sample));
+	ck_assert_uint_eq(sh->stack_copy,
+			  f.l.sample_cell_size - sizeof(struct agent_sample) - AGENT_PY_RESERVE);
 	ck_assert_uint_eq(agent_consumer_layout(f.c)->stack_copy, sh->stack_copy);
 	agent_consumer_set_sampling(f.c, 0, 100);
 	ck_assert_uint_eq(sh->stack_copy, 100);
