@@ -1,17 +1,18 @@
 """leaky_service.py - a Python workload with known leaks and known non-leaks, for py_leaks.test.
 
-Usage: leaky_service.py READY_FILE ITERATIONS [NATIVE_LIB]
+Usage: leaky_service.py READY_FILE STOP_FILE [NATIVE_LIB]
 
-Each iteration (paced at 20 ms) runs every pattern once. Leaks: a dict cache that never evicts
+Each iteration (paced at 20 ms) runs every pattern ten times, until STOP_FILE exists. Leaks: a dict cache that never evicts
 (cache_put), a results list never trimmed (record_result), observers never unsubscribed
 (subscribe_observer), and, with NATIVE_LIB, a C function called through ctypes that mallocs and
 never frees (call_native). Controls: an LRU cache with a bound (lru_get), a deque with maxlen
 (remember_recent), a cache that fills in the first iterations and then stops growing
-(warm_lookup). The output depends only on ITERATIONS: a run under leakmond must print exactly
-what a bare run prints, and exit with the same status (5).
+(warm_lookup). The output does not depend on how long it ran (it checks the patterns' sizes): a
+run under leakmond must print exactly what a bare run prints, and exit with the same status (5).
 """
 import collections
 import ctypes
+import os
 import sys
 import time
 
@@ -87,7 +88,7 @@ def call_native(lib, i):
 
 
 def main():
-    ready, iterations = sys.argv[1], int(sys.argv[2])
+    ready, stop = sys.argv[1], sys.argv[2]
     lib = None
     if len(sys.argv) > 3:
         lib = ctypes.CDLL(sys.argv[3])
@@ -96,7 +97,8 @@ def main():
     with open(ready, "w") as f:
         f.write("ready\n")
     total = 0
-    for i in range(iterations):
+    i = 0
+    while not os.path.exists(stop) or i < 50:
         for k in range(10):
             n = i * 10 + k
             cache_put(n)
@@ -108,9 +110,11 @@ def main():
             if lib is not None:
                 call_native(lib, n)
         time.sleep(0.02)
-    print("cache=%d results=%d observers=%d lru=%d recent=%d warm=%d total=%d"
-          % (len(_cache), len(_results), len(_subject.observers), len(_lru), len(_recent),
-             len(_warm), total))
+        i += 1
+    n = i * 10
+    print("cache=%s results=%s observers=%s lru=%d recent=%d warm=%d total=%s"
+          % (len(_cache) == n, len(_results) == n, len(_subject.observers) == n, len(_lru),
+             len(_recent), len(_warm), total > 0))
     sys.stdout.flush()
     return 5
 
