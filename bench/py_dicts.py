@@ -2,7 +2,8 @@
 
 Usage: py_dicts.py N [READY_FILE GO_FILE]
 With READY_FILE and GO_FILE: writes READY_FILE, waits for GO_FILE (so that leakmond can attach
-first), then runs. Prints "seconds=S" for the loop alone.
+first), then runs. Prints "seconds=S cpu=C" for the loop alone: wall-clock and the process's own
+CPU time (what tracing costs the target itself, whatever else runs on the machine).
 """
 import os
 import sys
@@ -26,9 +27,10 @@ def main():
             f.write("ready\n")
         while not os.path.exists(sys.argv[3]):
             time.sleep(0.01)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     total = work(n)
-    print("seconds=%.6f total=%d" % (time.perf_counter() - t, total))
+    print("seconds=%.6f cpu=%.6f total=%d"
+          % (time.perf_counter() - t, time.process_time() - c, total))
 
 
 if __name__ == "__main__":

@@ -102,6 +102,10 @@ struct agent_data {
 	uint64_t py_interp_addr;	/* &_PyRuntime.interpreters.main */
 	uint32_t py_interp_threads;	/* PyInterpreterState.threads.head */
 	uint32_t py_ts_next;		/* PyThreadState.next */
+	/* the shared set of sampled blocks for the frees' fast look (0: none; cleared before the
+	 * shared region is unmapped) and its bucket mask */
+	uint64_t py_set;
+	uint64_t py_set_mask;
 };
 
 /* One Python frame of a sample: the code object and the code unit being run. */

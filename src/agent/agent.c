@@ -692,13 +692,21 @@ static bool pyset_add(struct agent_shared *sh, uint64_t ptr)
 	return false;
 }
 
-static inline bool py_is_tracked(uint64_t ptr)
+/* The frees' fast look: whether ptr may be a sampled block (its bucket holds it). Reads only
+ * the set (a cache line); the caller confirms through py_region() and pyset_has(). */
+static inline bool py_maybe_tracked(uint64_t ptr)
 {
-	struct agent_shared *sh;
+	uint64_t set = LOAD(&agent_data.py_set), *b;
 
-	if (!ptr || !(sh = py_region()))
+	if (!set || !ptr)
 		return false;
-	return pyset_has(sh, ptr, false);
+	b = (uint64_t *) (uintptr_t) set +
+	    (((ptr >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 32) & LOAD(&agent_data.py_set_mask)) *
+		AGENT_PYSET_WAYS;
+	for (int i = 0; i < AGENT_PYSET_WAYS; i++)
+		if (LOAD(&b[i]) == ptr)
+			return true;
+	return false;
 }
 
 static int64_t py_next_countdown(struct agent_shared *sh)
@@ -811,7 +819,7 @@ static __attribute__((always_inline)) inline uint64_t py_slow(int dom, int fn, u
 	{                                                                                          \
 		int64_t left = LOAD(&agent_data.py_countdown) - (int64_t) (SIZE);                  \
                                                                                                    \
-		if (likely(left > 0) && (fn != AGENT_PY_REALLOC || !py_is_tracked(a1))) {          \
+		if (likely(left > 0) && (fn != AGENT_PY_REALLOC || !py_maybe_tracked(a1))) {       \
 			STORE(&agent_data.py_countdown, left);                                     \
 			return ((py_fn) py_orig_fn(dom, 1 + fn))(py_orig_fn(dom, 0), a1, a2);      \
 		}                                                                                  \
@@ -826,7 +834,8 @@ static __attribute__((always_inline)) inline uint64_t py_slow(int dom, int fn, u
 		struct agent_shared *sh;                                                           \
                                                                                                    \
 		(void) a0;                                                                         \
-		if (a1 && (sh = py_region()) && unlikely(pyset_has(sh, a1, true))) {               \
+		if (unlikely(py_maybe_tracked(a1)) && (sh = py_region()) &&                        \
+		    pyset_has(sh, a1, true)) {                                                     \
 			py_free_sampled(dom, sh, a1);                                              \
 			return 0;                                                                  \
 		}                                                                                  \

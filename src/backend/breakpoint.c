@@ -161,8 +161,8 @@ struct tracer {
 #define AGENT_SAMPLE_CELLS 256
 #define AGENT_DRAIN_NS (10ULL * NSEC_PER_MSEC)
 #define AGENT_ADAPT_NS (100ULL * NSEC_PER_MSEC) /* auto sampling follows the rate this fast */
-#define PY_SAMPLES_PER_S 1000		/* auto: sampled Python allocations wanted per second */
-#define PY_PERIOD_START	 (64ULL << 10)	/* auto: the first mean period */
+#define PY_SAMPLES_PER_S 500		/* auto: sampled Python allocations wanted per second */
+#define PY_PERIOD_START	 (256ULL << 10) /* auto: the first mean period */
 #define PY_PERIOD_MIN	 (8ULL << 10)
 #define PY_PERIOD_MAX	 (64ULL << 20)
 
@@ -493,10 +493,16 @@ static void agent_adapt(struct tproc *p, uint64_t now)
 		p->py_samples_seen = c.py_samples;
 		if (p->tr->sample_bytes != AGENT_SAMPLE_AUTO)
 			p->py_period = p->tr->sample_bytes ? p->tr->sample_bytes : 1;
-		else if (rate > PY_SAMPLES_PER_S && p->py_period < PY_PERIOD_MAX)
-			p->py_period *= 2;
-		else if (rate < PY_SAMPLES_PER_S / 4 && p->py_period > PY_PERIOD_MIN)
+		else if (rate > PY_SAMPLES_PER_S)
+			/* towards the wanted rate at once (at most 8x a step) */
+			p->py_period = p->py_period * (rate < 8 * PY_SAMPLES_PER_S ? rate : 8 *
+						       PY_SAMPLES_PER_S) / PY_SAMPLES_PER_S;
+		else if (rate < PY_SAMPLES_PER_S / 4)
 			p->py_period /= 2;
+		if (p->py_period > PY_PERIOD_MAX)
+			p->py_period = PY_PERIOD_MAX;
+		if (p->py_period < PY_PERIOD_MIN && p->tr->sample_bytes == AGENT_SAMPLE_AUTO)
+			p->py_period = PY_PERIOD_MIN;
 		agent_consumer_set_py_sampling(p->consumer, p->py_period);
 	}
 	p->rate_start_ns = now;
@@ -886,6 +892,12 @@ static void install_python(struct tproc *p, struct tthread *t, const struct hook
 	d.py_interp_addr = hs->py_addr[HOOK_PY_RUNTIME] + l.runtime_interp_main;
 	d.py_interp_threads = l.interp_threads_head;
 	d.py_ts_next = l.ts_next;
+	{
+		const struct agent_layout *al = agent_consumer_layout(p->consumer);
+
+		d.py_set = al->n_pybuckets ? p->agent.shared + al->pyset_off : 0;
+		d.py_set_mask = al->n_pybuckets ? al->n_pybuckets - 1 : 0;
+	}
 	r = inject_write(p->mem_fd, py_data(p, 0), &d, sizeof(d));
 	for (dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {
 		uint64_t now[AGENT_PY_TABLE_WORDS], ours[AGENT_PY_TABLE_WORDS];
@@ -989,6 +1001,8 @@ static void uninstall_python(struct tproc *p, struct tthread *t)
 			    (int)p->pid, strerror(-r));
 	(void)inject_write(p->mem_fd, py_data(p, offsetof(struct agent_data, py_state)),
 			   &(uint32_t){ AGENT_OFF }, sizeof(uint32_t));
+	(void)inject_write(p->mem_fd, py_data(p, offsetof(struct agent_data, py_set)),
+			   &(uint64_t){ 0 }, sizeof(uint64_t));
 }
 
 /* Detach from p's agent (every thread stopped): the last events drained, the jmps taken out, the
