@@ -897,6 +897,11 @@ static void install_python(struct tproc *p, struct tthread *t, const struct hook
 
 		d.py_set = al->n_pybuckets ? p->agent.shared + al->pyset_off : 0;
 		d.py_set_mask = al->n_pybuckets ? al->n_pybuckets - 1 : 0;
+		/* a region an earlier attach left holds that attach's sampled blocks: they are
+		 * not in our heap (every thread is stopped: no wrapper is looking) */
+		if (al->n_pybuckets)
+			memset((uint8_t *)p->agent.shared_map + al->pyset_off, 0,
+			       (size_t)al->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t));
 	}
 	r = inject_write(p->mem_fd, py_data(p, 0), &d, sizeof(d));
 	for (dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {
