@@ -6,6 +6,7 @@
 #             (1 and 4 threads)
 #   redis     redis-server under redis-benchmark: bare, attached (agent), after detach
 #   agent     the in-process agent's cost per pair (bench/agent_inproc)
+#   python    python3.11 building and dropping dicts, bare vs attached (bench/python.sh)
 # Prints us per traced pair, stops per pair, the pair's cost in floor round trips, syscalls per
 # stop (strace -c on leakmond, when strace is installed), and checks that no call was lost.
 set -u
@@ -87,6 +88,10 @@ done
 # the agent backend in this process (no ptrace): ns per malloc+free pair, bare vs through the
 # agent's hooks (on, unsampled, a consumer draining a 2^21-event ring); fails if events were lost
 "$B/agent_inproc" 1000000 5 21 || status=1
+
+# a Python workload building and dropping dicts: bare vs the agent backend attached (CPython's
+# allocator domains wrapped, sampled blocks with Python frames); prints the ratio
+LEAKMOND=$LEAKMOND sh "$(dirname "$0")/python.sh"
 
 # a real service: redis-server under redis-benchmark (SET/GET, 50 clients), bare, while the agent
 # backend is attached, and after it detached; then the breakpoint backend for comparison

@@ -35,8 +35,14 @@
 
 #define AGENT_MAGIC UINT64_C(0x31544e474d4b4c7f)	/* "\x7fLKMGNT1" in memory */
 #define AGENT_SHARED_MAGIC UINT64_C(0x3148534d4b4c7f)	/* "\x7fLKMSH1" */
-#define AGENT_ABI_VERSION 1
+#define AGENT_ABI_VERSION 2 /* 2: CPython allocator domains (py_*) */
 #define AGENT_TRAMP_SIZE 64 /* bytes of trampoline area per allocator function */
+
+/* CPython's allocator domains (PyMemAllocatorDomain) and the entries of a PyMemAllocatorEx. */
+enum agent_py_domain { AGENT_PY_RAW, AGENT_PY_MEM, AGENT_PY_OBJ, AGENT_PY_DOMAINS };
+enum agent_py_fn { AGENT_PY_MALLOC, AGENT_PY_CALLOC, AGENT_PY_REALLOC, AGENT_PY_FREE, AGENT_PY_FNS };
+#define AGENT_PY_TABLE_WORDS 5 /* PyMemAllocatorEx: ctx, malloc, calloc, realloc, free */
+#define AGENT_PY_FRAMES_MAX  24 /* Python frames recorded per sample */
 
 /* At offset 0 of the blob (and so of the agent mapping). Offsets from the mapping's start. */
 struct agent_header {
@@ -50,7 +56,11 @@ struct agent_header {
 	uint32_t entry_off[ALLOC_FN_MAX]; /* the hook entry stub of each function */
 	uint32_t blob_size;    /* bytes of the blob image (<= total_size), data page(s) included
 				* with struct agent_data initialised; the rest of the mapping is 0 */
-	uint32_t reserved[3];
+	uint32_t landing_off;  /* `mov %rax, %rdi; rt_sigreturn`: where an injected call returns
+				* (remote/inject.h inject_call) */
+	uint32_t py_entry_off[AGENT_PY_DOMAINS * AGENT_PY_FNS]; /* the CPython allocator wrappers,
+				* domain-major (raw, mem, obj), each malloc, calloc, realloc, free */
+	uint32_t reserved[2];
 };
 
 enum agent_state {
@@ -69,7 +79,42 @@ struct agent_data {
 	uint32_t state;			/* enum agent_state */
 	uint32_t generation;		/* bumped by leakmond at each attach */
 	uint64_t reserved[4];
+
+	/* CPython (ABI 2). The wrappers call py_orig[domain] (the PyMemAllocatorEx the process had
+	 * before we installed ours; kept after detach: a table that replaced ours may still chain to
+	 * a wrapper, which then passes every call through). py_table is leakmond's scratch for the
+	 * PyMem_GetAllocator / PyMem_SetAllocator calls it injects. */
+	uint64_t py_orig[AGENT_PY_DOMAINS][AGENT_PY_TABLE_WORDS];
+	uint64_t py_table[AGENT_PY_TABLE_WORDS];
+	uint32_t py_state;		/* enum agent_state: the wrappers record when ON */
+	uint32_t py_generation;
+	int64_t py_countdown;		/* bytes before the next sampled Python allocation; shared
+					 * by the threads (the GIL serialises most calls; a race
+					 * only perturbs the sampling) */
+	uint64_t py_rng;
+	/* the frame walk (image/pyinfo.h offsets); py_tstate_addr 0: no Python frames */
+	uint64_t py_tstate_addr;	/* &_PyRuntime.gilstate.tstate_current */
+	uint32_t py_ts_thread_id, py_ts_cframe, py_cframe_current, py_frame_code;
+	uint32_t py_frame_previous, py_frame_prev_instr, py_frame_is_entry, py_frame_size;
+	uint32_t py_code_adaptive, py_reserved;
+	/* a thread that released the GIL (a C call made through ctypes): its state is found in
+	 * the main interpreter's thread list, its frames stay put while it runs C code */
+	uint64_t py_interp_addr;	/* &_PyRuntime.interpreters.main */
+	uint32_t py_interp_threads;	/* PyInterpreterState.threads.head */
+	uint32_t py_ts_next;		/* PyThreadState.next */
+	/* the shared set of sampled blocks for the frees' fast look (0: none; cleared before the
+	 * shared region is unmapped) and its bucket mask */
+	uint64_t py_set;
+	uint64_t py_set_mask;
 };
+
+/* One Python frame of a sample: the code object and the code unit being run. */
+struct agent_pyframe {
+	uint64_t code;	 /* PyCodeObject * */
+	int32_t instr;	 /* index of the code unit (prev_instr - co_code_adaptive, in units) */
+	uint32_t flags;	 /* AGENT_PYFRAME_ENTRY: the first frame of its _PyEval_EvalFrameDefault */
+};
+#define AGENT_PYFRAME_ENTRY 0x01
 
 /* One thread's slot in the shared region, found by hashing the thread pointer (%fs:0). */
 struct agent_thread {
@@ -107,6 +152,8 @@ struct agent_event {
 #define AGENT_EV_FN_SHIFT 48
 #define AGENT_EV_FLAGS_SHIFT 56
 #define AGENT_EV_SAMPLED 0x01 /* a struct agent_sample with the same ptr was published first */
+#define AGENT_EV_PYTHON	 0x02 /* from a CPython allocator domain: a sampled block (its size
+			       * stands for the sample's period) or the free of one */
 
 /* Registers at the hooked function's entry, for unwinding its caller's stack. */
 enum agent_reg { AGENT_REG_RIP, AGENT_REG_RSP, AGENT_REG_RBP, AGENT_REG_RBX, AGENT_REG_R12,
@@ -125,10 +172,14 @@ struct agent_sample {
 	uint32_t fn;	     /* enum alloc_fn */
 	uint32_t tid;
 	uint32_t stack_len;
-	uint32_t reserved;
+	uint32_t n_py;	     /* Python frames, innermost first, in the cell's last
+			      * AGENT_PY_FRAMES_MAX * sizeof(struct agent_pyframe) bytes */
 	uint64_t regs[AGENT_REG_MAX];
 	uint8_t stack[];
 };
+#define AGENT_PY_RESERVE (AGENT_PY_FRAMES_MAX * 16) /* bytes at the end of each sample cell */
+
+#define AGENT_PYSET_WAYS 8 /* one cache line per bucket */
 
 /* The shared region's header. Layout fields and settings are written by leakmond before it
  * publishes the region (data->shared); counters by the agent with atomic adds; each ring index
@@ -157,15 +208,21 @@ struct agent_shared {
 	uint32_t threads_off, n_threads;	 /* struct agent_thread[n_threads], a power of 2 */
 	uint32_t events_off, n_events;		 /* struct agent_event[n_events], a power of 2 */
 	uint32_t samples_off, n_samples;	 /* n_samples cells, a power of 2 */
-	uint32_t sample_cell_size;		 /* bytes per sample cell, a multiple of 64 */
-	uint32_t reserved0;
+	uint32_t sample_cell_size;		 /* bytes per sample cell, a multiple of 64; its last
+						  * AGENT_PY_RESERVE bytes hold Python frames */
+	uint32_t pyset_off, n_pybuckets;	 /* uint64_t[n_pybuckets][AGENT_PYSET_WAYS]: the
+						  * addresses of the sampled Python blocks still
+						  * live (0: free way) */
+	uint64_t py_sample_bytes;		 /* mean bytes between sampled Python allocations */
 
 	/* counters (agent) */
 	uint64_t lost_events;	/* events dropped: ring full, or no thread slot */
 	uint64_t lost_samples;	/* samples dropped: sample ring full (the event is kept) */
 	uint64_t nested;	/* hooked calls made inside another hooked call: not recorded */
 	uint64_t no_slot;	/* calls made by a thread that found no free thread slot */
-	uint64_t reserved1[4];
+	uint64_t py_samples;	/* sampled Python allocations recorded */
+	uint64_t py_set_full;	/* sampled Python allocations dropped: their bucket was full */
+	uint64_t reserved1[2];
 
 	uint64_t ev_head __attribute__((aligned(64)));
 	uint64_t ev_tail __attribute__((aligned(64)));

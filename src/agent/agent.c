@@ -34,6 +34,7 @@
 #define RING_RETRIES 1024 /* CAS attempts on a ring head before the record is dropped */
 #define STACK_IOVS   16	  /* pages per process_vm_readv call */
 #define MAX_PERIOD   (UINT64_C(1) << 48)
+#define PY_THREADS_MAX 256 /* thread states looked at for a thread without the GIL */
 
 /* The registers entry.S pushed, lowest address first; the entry rsp is just above them. */
 struct saved {
@@ -53,7 +54,11 @@ __attribute__((section(".agent_data"), aligned(64), used)) struct agent_data age
 };
 
 /* entry.S writes the header's fields by hand: keep it in step with struct agent_header. */
-_Static_assert(sizeof(struct agent_header) == 88, "entry.S: header size");
+_Static_assert(sizeof(struct agent_header) == 136, "entry.S: header size");
+_Static_assert(offsetof(struct agent_header, landing_off) == 76, "entry.S: header layout");
+_Static_assert(offsetof(struct agent_header, py_entry_off) == 80, "entry.S: header layout");
+_Static_assert(AGENT_PY_DOMAINS == 3 && AGENT_PY_FNS == 4, "entry.S: py entries");
+_Static_assert(sizeof(struct agent_pyframe) * AGENT_PY_FRAMES_MAX == AGENT_PY_RESERVE, "pyframes");
 _Static_assert(offsetof(struct agent_header, code_size) == 16, "entry.S: header layout");
 _Static_assert(offsetof(struct agent_header, entry_off) == 32, "entry.S: header layout");
 _Static_assert(offsetof(struct agent_header, blob_size) == 72, "entry.S: header layout");
@@ -176,16 +181,21 @@ static uint64_t log2_q32(uint64_t x)
 }
 
 /* A draw from the exponential distribution with the given mean: mean * -ln(u), u in (0, 1]. */
-static __attribute__((noinline)) int64_t draw_countdown(struct agent_thread *t, uint64_t mean)
+static int64_t draw_exp(uint64_t random, uint64_t mean)
 {
 	const uint64_t ln2_q32 = UINT64_C(2977044472); /* ln 2 * 2^32 */
-	uint64_t r = (rng_next(t) >> 11) + 1;	       /* [1, 2^53]: u = r / 2^53 */
+	uint64_t r = (random >> 11) + 1;	       /* [1, 2^53]: u = r / 2^53 */
 	uint64_t nlog2 = (UINT64_C(53) << 32) - log2_q32(r);
 	uint64_t nln = (uint64_t) (((unsigned __int128) nlog2 * ln2_q32) >> 32);
 
 	if (mean > MAX_PERIOD)
 		mean = MAX_PERIOD;
 	return (int64_t) (((unsigned __int128) mean * nln) >> 32);
+}
+
+static __attribute__((noinline)) int64_t draw_countdown(struct agent_thread *t, uint64_t mean)
+{
+	return draw_exp(rng_next(t), mean);
 }
 
 static inline uint32_t slot_hash(uint64_t key)
@@ -332,21 +342,93 @@ static uint32_t copy_stack(uint8_t *dst, uint64_t src, uint32_t len)
 	return done;
 }
 
+/* Read len bytes of this process at src without ever faulting. */
+static bool peek(void *dst, uint64_t src, uint64_t len)
+{
+	struct iovec_raw local = { dst, len }, remote = { (void *) (uintptr_t) src, len };
+
+	if (src < PAGE_SIZE)
+		return false;
+	return sys6(SYS_process_vm_readv, sys0(SYS_getpid), (long) &local, 1, (long) &remote, 1, 0) ==
+	       (long) len;
+}
+
+/* The calling thread's Python frames, innermost first, when it is the thread whose state is the
+ * interpreter's current one (it holds the GIL, so the frames cannot change under us). Every read
+ * goes through process_vm_readv: an offset that does not fit this interpreter gives garbage, never
+ * a fault. Returns the number of frames written to out (at most AGENT_PY_FRAMES_MAX). */
+static __attribute__((noinline)) uint32_t py_walk(struct agent_pyframe *out)
+{
+	uint64_t at = LOAD(&agent_data.py_tstate_addr), tstate, thread_id, cframe, frame;
+	uint8_t fr[256];
+	uint32_t n = 0, fsize = LOAD(&agent_data.py_frame_size);
+
+	if (!at || fsize > sizeof(fr) || fsize < 16)
+		return 0;
+	tstate = __atomic_load_n((uint64_t *) (uintptr_t) at, __ATOMIC_ACQUIRE);
+	if (!tstate || !peek(&thread_id, tstate + LOAD(&agent_data.py_ts_thread_id), 8) ||
+	    thread_id != thread_pointer()) {
+		/* not the GIL holder: look for its state in the main interpreter's list (other
+		 * threads may change the list meanwhile: every read is checked, at worst the walk
+		 * ends early or names no frames) */
+		uint64_t interp = 0, head = LOAD(&agent_data.py_interp_addr);
+		int i;
+
+		tstate = 0;
+		if (!head || !peek(&interp, head, 8) || !interp ||
+		    !peek(&tstate, interp + LOAD(&agent_data.py_interp_threads), 8))
+			return 0;
+		for (i = 0; tstate && i < PY_THREADS_MAX; i++) {
+			if (!peek(&thread_id, tstate + LOAD(&agent_data.py_ts_thread_id), 8))
+				return 0;
+			if (thread_id == thread_pointer())
+				break;
+			if (!peek(&tstate, tstate + LOAD(&agent_data.py_ts_next), 8))
+				return 0;
+		}
+		if (!tstate || i == PY_THREADS_MAX)
+			return 0;
+	}
+	if (!peek(&cframe, tstate + LOAD(&agent_data.py_ts_cframe), 8) || !cframe ||
+	    !peek(&frame, cframe + LOAD(&agent_data.py_cframe_current), 8))
+		return 0;
+	while (frame && n < AGENT_PY_FRAMES_MAX && peek(fr, frame, fsize)) {
+		uint64_t code, prev, instr_at;
+		uint32_t o_code = LOAD(&agent_data.py_frame_code);
+		uint32_t o_prev = LOAD(&agent_data.py_frame_previous);
+		uint32_t o_instr = LOAD(&agent_data.py_frame_prev_instr);
+		uint32_t o_entry = LOAD(&agent_data.py_frame_is_entry);
+
+		if (o_code + 8 > fsize || o_prev + 8 > fsize || o_instr + 8 > fsize || o_entry >= fsize)
+			return 0;
+		memcpy(&code, fr + o_code, 8);
+		memcpy(&prev, fr + o_prev, 8);
+		memcpy(&instr_at, fr + o_instr, 8);
+		out[n].code = code;
+		out[n].instr = (int32_t) ((int64_t) (instr_at - code -
+						    LOAD(&agent_data.py_code_adaptive)) / 2);
+		out[n].flags = fr[o_entry] ? AGENT_PYFRAME_ENTRY : 0;
+		n++;
+		frame = prev;
+	}
+	return n;
+}
+
 /* Publish the sample of an allocation. False if the sample ring is full. */
 static __attribute__((noinline)) bool publish_sample(struct agent_shared *sh,
 						     const struct agent_thread *t, enum alloc_fn fn,
 						     uint64_t ptr, uint64_t size, uint64_t period,
-						     const struct saved *ctx)
+						     const struct saved *ctx, uint64_t rip)
 {
 	uint32_t cell_size = LOAD(&sh->sample_cell_size), n = LOAD(&sh->n_samples);
 	uint32_t want = LOAD(&sh->stack_copy);
 	struct agent_sample *s;
 	int64_t pos;
 
-	if (cell_size < sizeof(*s) || !n)
+	if (cell_size < sizeof(*s) + AGENT_PY_RESERVE || !n)
 		return false;
-	if (want > cell_size - sizeof(*s))
-		want = cell_size - sizeof(*s);
+	if (want > cell_size - sizeof(*s) - AGENT_PY_RESERVE)
+		want = cell_size - sizeof(*s) - AGENT_PY_RESERVE;
 	pos = ring_claim(&sh->sm_head, (char *) sh + LOAD(&sh->samples_off), n, cell_size);
 	if (pos < 0)
 		return false;
@@ -357,8 +439,8 @@ static __attribute__((noinline)) bool publish_sample(struct agent_shared *sh,
 	s->period = period;
 	s->fn = fn;
 	s->tid = LOAD(&t->tid);
-	s->reserved = 0;
-	s->regs[AGENT_REG_RIP] = LOAD(&agent_data.entry[fn]);
+	s->n_py = py_walk((struct agent_pyframe *) ((char *) s + cell_size - AGENT_PY_RESERVE));
+	s->regs[AGENT_REG_RIP] = rip;
 	s->regs[AGENT_REG_RSP] = (uint64_t) (uintptr_t) (ctx + 1);
 	s->regs[AGENT_REG_RBP] = ctx->rbp;
 	s->regs[AGENT_REG_RBX] = ctx->rbx;
@@ -371,28 +453,35 @@ static __attribute__((noinline)) bool publish_sample(struct agent_shared *sh,
 	return true;
 }
 
-/* Record one call: its sample first when it is a sampled allocation, then its event. */
+/* Record one call: its sample first when it is a sampled allocation, then its event. py_period:
+ * 0 for a native call (sampled by the thread's countdown), else a Python call sampled with that
+ * mean (ctx NULL: a Python free, never sampled). */
 static __attribute__((always_inline)) inline void record(struct agent_shared *sh,
 							 struct agent_thread *t, enum alloc_fn fn,
 							 uint64_t ptr, uint64_t old, uint64_t size,
-							 const struct saved *ctx)
+							 const struct saved *ctx, uint64_t py_period,
+							 uint64_t rip)
 {
 	bool is_sampled = false;
-	uint64_t period = 0, flags = 0;
+	uint64_t period = 0, flags = py_period ? AGENT_EV_PYTHON : 0;
 	uint32_t n = LOAD(&sh->n_events);
 	struct agent_event *ev;
 	int64_t pos;
 
-	if (fn != ALLOC_FREE && ptr)
+	if (py_period) {
+		is_sampled = ctx && fn != ALLOC_FREE && ptr;
+		period = py_period;
+	} else if (fn != ALLOC_FREE && ptr) {
 		is_sampled = take_sample(sh, t, size, &period);
+	}
 	pos = ring_claim(&sh->ev_head, (char *) sh + LOAD(&sh->events_off), n, sizeof(*ev));
 	if (unlikely(pos < 0)) {
 		COUNT(&sh->lost_events);
 		return;
 	}
 	if (unlikely(is_sampled)) {
-		if (publish_sample(sh, t, fn, ptr, size, period, ctx))
-			flags = AGENT_EV_SAMPLED;
+		if (publish_sample(sh, t, fn, ptr, size, period, ctx, rip))
+			flags |= AGENT_EV_SAMPLED;
 		else
 			COUNT(&sh->lost_samples);
 	}
@@ -440,7 +529,7 @@ static __attribute__((always_inline)) inline uint64_t hook_on(enum alloc_fn fn, 
 
 	if (fn == ALLOC_FREE) {
 		/* before the block is released: see the top of this file */
-		record(sh, t, fn, a0, 0, 0, ctx);
+		record(sh, t, fn, a0, 0, 0, ctx, 0, 0);
 		r = orig(a0, a1, a2);
 	} else {
 		r = orig(a0, a1, a2);
@@ -477,7 +566,7 @@ static __attribute__((always_inline)) inline uint64_t hook_on(enum alloc_fn fn, 
 		default:
 			break;
 		}
-		record(sh, t, fn, ptr, old, size, ctx);
+		record(sh, t, fn, ptr, old, size, ctx, 0, LOAD(&agent_data.entry[fn]));
 	}
 
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -520,3 +609,245 @@ HOOK(aligned_alloc, ALLOC_ALIGNED_ALLOC)
 HOOK(memalign, ALLOC_MEMALIGN)
 HOOK(valloc, ALLOC_VALLOC)
 HOOK(pvalloc, ALLOC_PVALLOC)
+
+/* ---- CPython allocator domains (ABI 2) ----
+ *
+ * leakmond puts a PyMemAllocatorEx of ours in each domain (raw, mem, obj) through
+ * PyMem_SetAllocator, having saved the process's own in agent_data.py_orig. Python allocates far
+ * too often to record every call, so only a byte-sampled subset of the blocks is recorded (with
+ * a sample: registers, stack, Python frames), and the addresses of those still live are kept in
+ * the shared set so that their frees (and reallocs) are recorded too. Everything else goes
+ * straight to the original:
+ *  - allocating entries: py_<domain>_<fn>() decrements one byte countdown and, while it stays
+ *    positive, tail-calls the original (a few instructions, no frame); when it runs out it
+ *    tail-calls agent_pyslow_<domain>_<fn> (entry.S), which saves the callee-saved registers as
+ *    they were at the wrapper's entry (a tail call has restored them) for the unwinder, and calls
+ *    pyhook_<domain>_<fn>();
+ *  - free: one look at the block's bucket of the set (one cache line) and the original.
+ * The recording path takes the thread's slot as the native hooks do: its depth makes the calls
+ * the original makes (pymalloc's large blocks go to PyMem_RawMalloc, then malloc) nested, so a
+ * block is recorded once. Blocks the wrappers did not sample that reach malloc are recorded by
+ * the native hooks, exactly. The countdown is one for the process: the mem and obj domains are
+ * only called with the GIL held; raw-domain calls of threads without it may race on it, which
+ * only perturbs the sampling. */
+
+typedef uint64_t (*py_fn)(uint64_t, uint64_t, uint64_t);
+
+static inline uint64_t py_orig_fn(int dom, int word)
+{
+	return LOAD(&agent_data.py_orig[dom][word]);
+}
+
+static inline uint64_t *pyset_bucket(struct agent_shared *sh, uint64_t ptr)
+{
+	uint32_t n = LOAD(&sh->n_pybuckets);
+	uint64_t h = (ptr >> 4) * UINT64_C(0x9e3779b97f4a7c15);
+
+	return (uint64_t *) ((char *) sh + LOAD(&sh->pyset_off)) +
+	       ((h >> 32) & (n - 1)) * AGENT_PYSET_WAYS;
+}
+
+/* The shared region when the Python wrappers record, else NULL. */
+static inline struct agent_shared *py_region(void)
+{
+	struct agent_shared *sh = (struct agent_shared *) (uintptr_t) LOAD(&agent_data.shared);
+
+	if (LOAD(&agent_data.py_state) != AGENT_ON || LOAD(&agent_data.state) != AGENT_ON || !sh ||
+	    unlikely(LOAD(&sh->magic) != AGENT_SHARED_MAGIC) || !LOAD(&sh->n_pybuckets))
+		return NULL;
+	return sh;
+}
+
+/* Whether ptr is a sampled block (in the set); when take, it is removed. */
+static inline bool pyset_has(struct agent_shared *sh, uint64_t ptr, bool take)
+{
+	uint64_t *b = pyset_bucket(sh, ptr);
+
+	for (int i = 0; i < AGENT_PYSET_WAYS; i++) {
+		uint64_t v = ptr;
+
+		if (LOAD(&b[i]) != ptr)
+			continue;
+		if (!take)
+			return true;
+		if (__atomic_compare_exchange_n(&b[i], &v, 0, false, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return true;
+	}
+	return false;
+}
+
+static bool pyset_add(struct agent_shared *sh, uint64_t ptr)
+{
+	uint64_t *b = pyset_bucket(sh, ptr);
+
+	for (int i = 0; i < AGENT_PYSET_WAYS; i++) {
+		uint64_t zero = 0;
+
+		if (!LOAD(&b[i]) && __atomic_compare_exchange_n(&b[i], &zero, ptr, false,
+								 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return true;
+	}
+	COUNT(&sh->py_set_full);
+	return false;
+}
+
+/* The frees' fast look: whether ptr may be a sampled block (its bucket holds it). Reads only
+ * the set (a cache line); the caller confirms through py_region() and pyset_has(). */
+static inline bool py_maybe_tracked(uint64_t ptr)
+{
+	uint64_t set = LOAD(&agent_data.py_set), *b;
+
+	if (!set || !ptr)
+		return false;
+	b = (uint64_t *) (uintptr_t) set +
+	    (((ptr >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 32) & LOAD(&agent_data.py_set_mask)) *
+		AGENT_PYSET_WAYS;
+	for (int i = 0; i < AGENT_PYSET_WAYS; i++)
+		if (LOAD(&b[i]) == ptr)
+			return true;
+	return false;
+}
+
+static int64_t py_next_countdown(struct agent_shared *sh)
+{
+	uint64_t mean = LOAD(&sh->py_sample_bytes), x = LOAD(&agent_data.py_rng);
+
+	if (!x)
+		x = mix64((uintptr_t) &x ^ thread_pointer()) | 1;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	STORE(&agent_data.py_rng, x);
+	if (!mean)
+		return 1;
+	return draw_exp(x, mean) + 1;
+}
+
+/* A free of a sampled block: recorded before the block is released, then released. Recorded even
+ * when nested in another hooked call of the thread (a Python free inside a recording call): the
+ * block must not stay live for leakmond; a free records no sample, so nothing re-enters. */
+static __attribute__((noinline)) void py_free_sampled(int dom, struct agent_shared *sh,
+						      uint64_t ptr)
+{
+	struct agent_thread *t = thread_slot(sh);
+	uint32_t depth = t ? LOAD(&t->depth) : 0;
+
+	if (t)
+		STORE(&t->depth, 1);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	record(sh, t, ALLOC_FREE, ptr, 0, 0, NULL, 1, 0);
+	((py_fn) py_orig_fn(dom, 4))(py_orig_fn(dom, 0), ptr, 0);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (t)
+		STORE(&t->depth, depth);
+}
+
+/* The recording path of an allocating wrapper: fn is AGENT_PY_MALLOC, _CALLOC or _REALLOC. */
+static __attribute__((always_inline)) inline uint64_t py_slow(int dom, int fn, uint64_t a1,
+							       uint64_t a2,
+							       const struct saved *ctx)
+{
+	struct agent_shared *sh = py_region();
+	py_fn orig = (py_fn) py_orig_fn(dom, 1 + fn);
+	uint64_t octx = py_orig_fn(dom, 0), r, size, old = 0, period;
+	bool old_sampled = false, is_due;
+	struct agent_thread *t;
+	enum alloc_fn afn;
+
+	if (!sh) {
+		STORE(&agent_data.py_countdown, INT64_MAX / 2);
+		return orig(octx, a1, a2);
+	}
+	if (fn == AGENT_PY_REALLOC && a1)
+		old_sampled = pyset_has(sh, a1, true);
+	t = thread_slot(sh);
+	if (!t || LOAD(&t->depth)) {
+		/* nested (the outer call records) or no slot: only a sampled block's end */
+		if (!t)
+			COUNT(&sh->no_slot);
+		if (old_sampled)
+			record(sh, t, ALLOC_FREE, a1, 0, 0, NULL, 1, 0);
+		return orig(octx, a1, a2);
+	}
+	STORE(&t->depth, 1);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	period = LOAD(&sh->py_sample_bytes);
+	if (!period)
+		period = 1;
+	is_due = LOAD(&agent_data.py_countdown) <= 0;
+	if (fn == AGENT_PY_CALLOC) {
+		afn = ALLOC_CALLOC;
+		size = sat_mul(a1, a2);
+	} else if (fn == AGENT_PY_REALLOC) {
+		afn = ALLOC_REALLOC;
+		size = sat(a2);
+		old = old_sampled ? a1 : 0;
+	} else {
+		afn = ALLOC_MALLOC;
+		size = sat(a1);
+	}
+	if (is_due)
+		STORE(&agent_data.py_countdown, py_next_countdown(sh));
+	if (old_sampled && !is_due) {
+		/* a sampled block resized by an unsampled call: its free is what matters; the
+		 * release happens inside realloc, so the event goes first */
+		record(sh, t, ALLOC_FREE, a1, 0, 0, NULL, period, 0);
+	}
+	r = orig(octx, a1, a2);
+	if (is_due && r && pyset_add(sh, r)) {
+		COUNT(&sh->py_samples);
+		record(sh, t, afn, r, old, size, ctx, period, (uint64_t) orig);
+	} else if (is_due && old_sampled) {
+		record(sh, t, ALLOC_FREE, a1, 0, 0, NULL, period, 0);
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	STORE(&t->depth, 0);
+	return r;
+}
+
+#define PY_ALLOC(dom, name, fn, SIZE)                                                              \
+	uint64_t agent_pyslow_##name(uint64_t a0, uint64_t a1, uint64_t a2);                       \
+	uint64_t pyhook_##name(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx);    \
+	uint64_t pyhook_##name(uint64_t a0, uint64_t a1, uint64_t a2, const struct saved *ctx)     \
+	{                                                                                          \
+		(void) a0;                                                                         \
+		return py_slow(dom, fn, a1, a2, ctx);                                              \
+	}                                                                                          \
+	uint64_t py_##name(uint64_t a0, uint64_t a1, uint64_t a2);                                 \
+	uint64_t py_##name(uint64_t a0, uint64_t a1, uint64_t a2)                                  \
+	{                                                                                          \
+		int64_t left = LOAD(&agent_data.py_countdown) - (int64_t) (SIZE);                  \
+                                                                                                   \
+		if (likely(left > 0) && (fn != AGENT_PY_REALLOC || !py_maybe_tracked(a1))) {       \
+			STORE(&agent_data.py_countdown, left);                                     \
+			return ((py_fn) py_orig_fn(dom, 1 + fn))(py_orig_fn(dom, 0), a1, a2);      \
+		}                                                                                  \
+		STORE(&agent_data.py_countdown, left);                                             \
+		return agent_pyslow_##name(a0, a1, a2);                                            \
+	}
+
+#define PY_FREE(dom, name)                                                                         \
+	uint64_t py_##name(uint64_t a0, uint64_t a1, uint64_t a2);                                 \
+	uint64_t py_##name(uint64_t a0, uint64_t a1, uint64_t a2)                                  \
+	{                                                                                          \
+		struct agent_shared *sh;                                                           \
+                                                                                                   \
+		(void) a0;                                                                         \
+		if (unlikely(py_maybe_tracked(a1)) && (sh = py_region()) &&                        \
+		    pyset_has(sh, a1, true)) {                                                     \
+			py_free_sampled(dom, sh, a1);                                              \
+			return 0;                                                                  \
+		}                                                                                  \
+		return ((py_fn) py_orig_fn(dom, 4))(py_orig_fn(dom, 0), a1, a2);                   \
+	}
+
+#define PY_DOMAIN(dom, d)                                                                          \
+	PY_ALLOC(dom, d##_malloc, AGENT_PY_MALLOC, a1)                                             \
+	PY_ALLOC(dom, d##_calloc, AGENT_PY_CALLOC, sat_mul(a1, a2))                                \
+	PY_ALLOC(dom, d##_realloc, AGENT_PY_REALLOC, a2)                                           \
+	PY_FREE(dom, d##_free)
+
+PY_DOMAIN(AGENT_PY_RAW, raw)
+PY_DOMAIN(AGENT_PY_MEM, mem)
+PY_DOMAIN(AGENT_PY_OBJ, obj)

@@ -41,6 +41,13 @@ int agent_header_validate(const void *buf, size_t len, struct agent_header *ret_
 	}
 	if (h.blob_size > h.total_size || h.blob_size < h.header_size)
 		return -EINVAL;
+	for (int i = -1; i < AGENT_PY_DOMAINS * AGENT_PY_FNS; i++) {
+		uint32_t e = i < 0 ? h.landing_off : h.py_entry_off[i];
+
+		if (e < h.header_size || e >= h.code_size ||
+		    (e >= h.tramp_off && e < h.tramp_off + tramp_len))
+			return -EINVAL;
+	}
 	if (ret_header)
 		*ret_header = h;
 	return 0;

@@ -9,8 +9,8 @@
  * caller. rdi, rsi and rdx reach the hook untouched.
  */
 #define AGENT_MAGIC 0x31544e474d4b4c7f
-#define AGENT_ABI_VERSION 1
-#define AGENT_HEADER_SIZE 88
+#define AGENT_ABI_VERSION 2
+#define AGENT_HEADER_SIZE 136
 #define TRAMP_AREA (10 * 64) /* ALLOC_FN_MAX * AGENT_TRAMP_SIZE */
 
 	.section .agent_header, "a"
@@ -35,16 +35,35 @@ agent_header:
 	.long agent_entry_valloc
 	.long agent_entry_pvalloc
 	.long agent_total_end		/* blob_size: the image holds the data page(s) too */
-	.long 0, 0, 0
+	.long agent_call_landing	/* landing_off */
+	.long py_raw_malloc		/* py_entry_off[], domain-major */
+	.long py_raw_calloc
+	.long py_raw_realloc
+	.long py_raw_free
+	.long py_mem_malloc
+	.long py_mem_calloc
+	.long py_mem_realloc
+	.long py_mem_free
+	.long py_obj_malloc
+	.long py_obj_calloc
+	.long py_obj_realloc
+	.long py_obj_free
+	.long 0, 0
 	.size agent_header, . - agent_header
 
 	.text
 .macro STUB name
-	.globl agent_entry_\name
-	.hidden agent_entry_\name
-	.type agent_entry_\name, @function
+	SAVING_STUB agent_entry_\name, hook_\name
+.endm
+
+/* A stub that calls hook(rdi, rsi, rdx, saved) with the callee-saved registers as they were at
+ * its entry. */
+.macro SAVING_STUB name, hook
+	.globl \name
+	.hidden \name
+	.type \name, @function
 	.p2align 4
-agent_entry_\name:
+\name:
 	push	%r15
 	push	%r14
 	push	%r13
@@ -54,7 +73,7 @@ agent_entry_\name:
 	mov	%rsp, %rcx		/* struct saved *: rbp first, the return address above r15 */
 	mov	%rsp, %rbp
 	and	$-16, %rsp		/* whatever the caller did to the stack */
-	call	hook_\name
+	call	\hook
 	mov	%rbp, %rsp
 	pop	%rbp
 	pop	%rbx
@@ -63,7 +82,7 @@ agent_entry_\name:
 	pop	%r14
 	pop	%r15
 	ret
-	.size agent_entry_\name, . - agent_entry_\name
+	.size \name, . - \name
 .endm
 
 	STUB malloc
@@ -76,6 +95,31 @@ agent_entry_\name:
 	STUB memalign
 	STUB valloc
 	STUB pvalloc
+
+	/* the recording path of the CPython wrappers (agent.c: py_<domain>_<fn> tail-call it) */
+	SAVING_STUB agent_pyslow_raw_malloc, pyhook_raw_malloc
+	SAVING_STUB agent_pyslow_raw_calloc, pyhook_raw_calloc
+	SAVING_STUB agent_pyslow_raw_realloc, pyhook_raw_realloc
+	SAVING_STUB agent_pyslow_mem_malloc, pyhook_mem_malloc
+	SAVING_STUB agent_pyslow_mem_calloc, pyhook_mem_calloc
+	SAVING_STUB agent_pyslow_mem_realloc, pyhook_mem_realloc
+	SAVING_STUB agent_pyslow_obj_malloc, pyhook_obj_malloc
+	SAVING_STUB agent_pyslow_obj_calloc, pyhook_obj_calloc
+	SAVING_STUB agent_pyslow_obj_realloc, pyhook_obj_realloc
+
+	/* where a function leakmond calls in the target returns (remote/inject.h inject_call):
+	 * its value to rdi, then rt_sigreturn with rsp at the return frame inject_call wrote, which
+	 * puts the thread back exactly where it was */
+	.globl agent_call_landing
+	.hidden agent_call_landing
+	.type agent_call_landing, @function
+	.p2align 4
+agent_call_landing:
+	mov	%rax, %rdi
+	mov	$15, %eax		/* SYS_rt_sigreturn */
+	syscall
+	ud2
+	.size agent_call_landing, . - agent_call_landing
 
 	/* leakmond writes each hooked function's relocated prologue and jump back here */
 	.section .agent_tramp, "ax"

@@ -49,7 +49,8 @@ int agent_shared_layout(uint32_t n_threads, uint32_t n_events, uint32_t n_sample
 
 	if (!is_pow2(n_threads) || !is_pow2(n_events) || !is_pow2(n_samples))
 		return -EINVAL;
-	cell = align_up(sizeof(struct agent_sample) + (uint64_t) stack_copy, CELL_ALIGN);
+	cell = align_up(sizeof(struct agent_sample) + (uint64_t) stack_copy + AGENT_PY_RESERVE,
+			CELL_ALIGN);
 	l.threads_off = (uint32_t) off;
 	off = align_up(off + (uint64_t) n_threads * sizeof(struct agent_thread), CELL_ALIGN);
 	if (off > UINT32_MAX)
@@ -60,7 +61,13 @@ int agent_shared_layout(uint32_t n_threads, uint32_t n_events, uint32_t n_sample
 		return -E2BIG;
 	l.samples_off = (uint32_t) off;
 	l.sample_cell_size = (uint32_t) cell;
-	off = align_up(off + (uint64_t) n_samples * cell, PAGE);
+	off = align_up(off + (uint64_t) n_samples * cell, CELL_ALIGN);
+	if (off > UINT32_MAX)
+		return -E2BIG;
+	l.pyset_off = (uint32_t) off;
+	l.n_pybuckets = AGENT_PYSET_BUCKETS;
+	off = align_up(off + (uint64_t) AGENT_PYSET_BUCKETS * AGENT_PYSET_WAYS * sizeof(uint64_t),
+		       PAGE);
 	if (off > UINT32_MAX)
 		return -E2BIG;
 	l.total_size = off;
@@ -87,6 +94,9 @@ void agent_shared_init(void *mem, const struct agent_layout *l, uint64_t sample_
 	sh->samples_off = l->samples_off;
 	sh->n_samples = l->n_samples;
 	sh->sample_cell_size = l->sample_cell_size;
+	sh->pyset_off = l->pyset_off;
+	sh->n_pybuckets = l->n_pybuckets;
+	sh->py_sample_bytes = 0;
 	for (uint32_t i = 0; i < l->n_events; i++)
 		((struct agent_event *) (base + l->events_off))[i].seq = i;
 	for (uint32_t i = 0; i < l->n_samples; i++)
@@ -110,7 +120,7 @@ static bool is_apart(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 /* Read and check the layout of a region; false if anything is out of place. */
 static bool read_layout(const struct agent_shared *sh, size_t map_size, struct agent_layout *l)
 {
-	uint64_t threads_len, events_len, samples_len;
+	uint64_t threads_len, events_len, samples_len, pyset_len;
 
 	if (sh->magic != AGENT_SHARED_MAGIC || sh->abi_version != AGENT_ABI_VERSION ||
 	    sh->header_size != sizeof(*sh) || sh->total_size > map_size ||
@@ -125,27 +135,37 @@ static bool read_layout(const struct agent_shared *sh, size_t map_size, struct a
 	    .events_off = sh->events_off,
 	    .samples_off = sh->samples_off,
 	    .sample_cell_size = sh->sample_cell_size,
+	    .pyset_off = sh->pyset_off,
+	    .n_pybuckets = sh->n_pybuckets,
 	    .total_size = sh->total_size,
 	};
 	if (!is_pow2(l->n_threads) || !is_pow2(l->n_events) || !is_pow2(l->n_samples))
 		return false;
 	if (l->threads_off % CELL_ALIGN || l->events_off % CELL_ALIGN ||
 	    l->samples_off % CELL_ALIGN || l->sample_cell_size % CELL_ALIGN ||
-	    l->sample_cell_size < sizeof(struct agent_sample))
+	    l->sample_cell_size < sizeof(struct agent_sample) + AGENT_PY_RESERVE ||
+	    l->pyset_off % CELL_ALIGN || (l->n_pybuckets && !is_pow2(l->n_pybuckets)))
 		return false;
 	threads_len = (uint64_t) l->n_threads * sizeof(struct agent_thread);
 	events_len = (uint64_t) l->n_events * sizeof(struct agent_event);
 	samples_len = (uint64_t) l->n_samples * l->sample_cell_size;
+	pyset_len = (uint64_t) l->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t);
 	if (!is_inside(l->threads_off, threads_len, sizeof(*sh), l->total_size) ||
 	    !is_inside(l->events_off, events_len, sizeof(*sh), l->total_size) ||
-	    !is_inside(l->samples_off, samples_len, sizeof(*sh), l->total_size))
+	    !is_inside(l->samples_off, samples_len, sizeof(*sh), l->total_size) ||
+	    !is_inside(l->pyset_off, pyset_len, sizeof(*sh), l->total_size))
+		return false;
+	if (!is_apart(l->pyset_off, pyset_len, l->threads_off, threads_len) ||
+	    !is_apart(l->pyset_off, pyset_len, l->events_off, events_len) ||
+	    !is_apart(l->pyset_off, pyset_len, l->samples_off, samples_len))
 		return false;
 	if (!is_apart(l->threads_off, threads_len, l->events_off, events_len) ||
 	    !is_apart(l->threads_off, threads_len, l->samples_off, samples_len) ||
 	    !is_apart(l->events_off, events_len, l->samples_off, samples_len))
 		return false;
-	if (l->stack_copy > l->sample_cell_size - sizeof(struct agent_sample))
-		l->stack_copy = l->sample_cell_size - (uint32_t) sizeof(struct agent_sample);
+	if (l->stack_copy > l->sample_cell_size - sizeof(struct agent_sample) - AGENT_PY_RESERVE)
+		l->stack_copy = l->sample_cell_size - (uint32_t) sizeof(struct agent_sample) -
+				AGENT_PY_RESERVE;
 	return true;
 }
 
@@ -254,8 +274,17 @@ static void sample_release(struct agent_consumer *c, uint64_t pos)
 static void sample_read(struct agent_consumer *c, uint64_t pos, struct agent_sample_view *view)
 {
 	const struct agent_sample *s = sm_cell(c, pos);
-	uint32_t cap = c->l.sample_cell_size - (uint32_t) sizeof(*s);
+	uint32_t cap = c->l.sample_cell_size - (uint32_t) sizeof(*s) - AGENT_PY_RESERVE;
+	const struct agent_pyframe *py =
+	    (const struct agent_pyframe *) ((const uint8_t *) s + c->l.sample_cell_size -
+					    AGENT_PY_RESERVE);
 
+	view->n_py = __atomic_load_n(&s->n_py, __ATOMIC_RELAXED);
+	if (view->n_py > AGENT_PY_FRAMES_MAX) {
+		view->n_py = 0;
+		c->stats.bad_samples++;
+	}
+	memcpy(view->py, py, view->n_py * sizeof(*py));
 	view->ptr = __atomic_load_n(&s->ptr, __ATOMIC_RELAXED);
 	view->size = __atomic_load_n(&s->size, __ATOMIC_RELAXED);
 	view->period = __atomic_load_n(&s->period, __ATOMIC_RELAXED);
@@ -330,14 +359,17 @@ size_t agent_consumer_drain(struct agent_consumer *c, size_t max, agent_event_fn
 		    .old = __atomic_load_n(&cell->old, __ATOMIC_RELAXED),
 		    .size = size_fn & AGENT_EV_SIZE_MASK,
 		    .is_sampled = (size_fn >> AGENT_EV_FLAGS_SHIFT) & AGENT_EV_SAMPLED,
+		    .is_python = (size_fn >> AGENT_EV_FLAGS_SHIFT) & AGENT_EV_PYTHON,
 		};
 		if ((unsigned) ev.fn >= ALLOC_FN_MAX) {
 			c->stats.corrupt_events++;
 		} else {
 			if (ev.is_sampled) {
 				spos = sample_find(c, &ev);
-				if (spos >= 0)
+				if (spos >= 0) {
 					sample_read(c, (uint64_t) spos, &view);
+					view.is_python = ev.is_python;
+				}
 				else
 					c->stats.missing_samples++;
 			}
@@ -370,6 +402,13 @@ void agent_consumer_counters(const struct agent_consumer *c, struct agent_counte
 	ret->lost_samples = __atomic_load_n(&c->sh->lost_samples, __ATOMIC_RELAXED);
 	ret->nested = __atomic_load_n(&c->sh->nested, __ATOMIC_RELAXED);
 	ret->no_slot = __atomic_load_n(&c->sh->no_slot, __ATOMIC_RELAXED);
+	ret->py_samples = __atomic_load_n(&c->sh->py_samples, __ATOMIC_RELAXED);
+	ret->py_set_full = __atomic_load_n(&c->sh->py_set_full, __ATOMIC_RELAXED);
+}
+
+void agent_consumer_set_py_sampling(struct agent_consumer *c, uint64_t py_sample_bytes)
+{
+	__atomic_store_n(&c->sh->py_sample_bytes, py_sample_bytes, __ATOMIC_RELAXED);
 }
 
 void agent_consumer_stats(const struct agent_consumer *c, struct agent_consumer_stats *ret)
@@ -380,7 +419,8 @@ void agent_consumer_stats(const struct agent_consumer *c, struct agent_consumer_
 void agent_consumer_set_sampling(struct agent_consumer *c, uint64_t sample_bytes,
 				 uint32_t stack_copy)
 {
-	uint32_t cap = c->l.sample_cell_size - (uint32_t) sizeof(struct agent_sample);
+	uint32_t cap = c->l.sample_cell_size - (uint32_t) sizeof(struct agent_sample) -
+		       AGENT_PY_RESERVE;
 
 	if (stack_copy > cap)
 		stack_copy = cap;

@@ -21,14 +21,19 @@ struct agent_layout {
 	uint32_t n_threads, n_events, n_samples; /* powers of 2 */
 	uint32_t stack_copy;			 /* stack bytes per sample cell */
 	uint32_t threads_off, events_off, samples_off;
-	uint32_t sample_cell_size; /* sizeof(struct agent_sample) + stack_copy, rounded up to 64 */
+	uint32_t sample_cell_size; /* sizeof(struct agent_sample) + stack_copy + AGENT_PY_RESERVE,
+				    * rounded up to 64 */
+	uint32_t pyset_off, n_pybuckets; /* the sampled Python blocks (AGENT_PYSET_BUCKETS) */
 	uint64_t total_size;	   /* a multiple of 4096, below 4 GiB */
 };
 
 /* The agent's counters (struct agent_shared), as last read. */
 struct agent_counters {
 	uint64_t lost_events, lost_samples, nested, no_slot;
+	uint64_t py_samples, py_set_full;
 };
+
+#define AGENT_PYSET_BUCKETS 8192 /* x AGENT_PYSET_WAYS: 64 Ki sampled Python blocks, 512 KiB */
 
 /* What the consumer itself saw. */
 struct agent_consumer_stats {
@@ -45,6 +50,7 @@ struct agent_record {
 	enum alloc_fn fn;
 	uint64_t ptr, old, size;
 	bool is_sampled; /* AGENT_EV_SAMPLED was set */
+	bool is_python;	 /* AGENT_EV_PYTHON was set: a sampled Python block, or its end */
 };
 
 /* A sampled event's sample: a copy of the cell's fixed fields, and its stack bytes borrowed from
@@ -56,6 +62,9 @@ struct agent_sample_view {
 	uint64_t regs[AGENT_REG_MAX];
 	const uint8_t *stack;
 	uint32_t stack_len;
+	bool is_python;	 /* from a CPython allocator domain (AGENT_EV_PYTHON) */
+	uint32_t n_py;	 /* Python frames, innermost first (at most AGENT_PY_FRAMES_MAX) */
+	struct agent_pyframe py[AGENT_PY_FRAMES_MAX];
 };
 
 /* Called once per event, in ring order. sample is NULL unless the event was sampled and its
@@ -78,6 +87,10 @@ int agent_shared_layout(uint32_t n_threads, uint32_t n_events, uint32_t n_sample
  * visible to the agent): zero it, write the header, the layout and the settings, and number every
  * ring cell. sample_bytes: the mean bytes between sampled allocations (0: sample every one). */
 void agent_shared_init(void *mem, const struct agent_layout *layout, uint64_t sample_bytes);
+
+/* Set the mean bytes between sampled Python allocations (0: never sample: the wrappers then
+ * only pass through and match the frees of blocks already sampled). */
+void agent_consumer_set_py_sampling(struct agent_consumer *c, uint64_t py_sample_bytes);
 
 /* Attach a consumer to the region at mem, of which map_size bytes are mapped: check its header
  * (magic, ABI version, sizes, every array inside the region and apart from the others, powers of

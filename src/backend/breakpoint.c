@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "image/hooks.h"
+#include "image/image.h"
 #include "remote/inject.h"
 #include "base/log.h"
 #include "remote/patch.h"
@@ -37,6 +38,8 @@
 #include "backend/backend.h"
 #include "heap/heap.h"
 #include "remote/agentload.h"
+#include "image/pyinfo.h"
+#include "stack/pyframes.h"
 #include "stack/unwind.h"
 #include "base/util.h"
 
@@ -107,6 +110,12 @@ struct tproc {
 	uint64_t lost_base;		  /* lost before this attach (an earlier leakmond's) */
 	uint32_t drain_ms;		  /* the heap's clock at the start of this drain */
 	uint64_t rate_start_ns, rate_allocs, rate_bytes; /* the allocation rate, for sampling */
+	/* CPython: our PyMemAllocatorEx tables in its domains (agent/abi.h ABI 2) */
+	bool has_py;			  /* installed by us (to be restored at detach) */
+	uint64_t py_get, py_set;	  /* PyMem_GetAllocator, PyMem_SetAllocator */
+	uint64_t py_eval_start, py_eval_end; /* _PyEval_EvalFrameDefault */
+	uint64_t py_period;		  /* mean bytes between sampled Python allocations */
+	uint64_t py_samples_seen;	  /* the agent's py_samples at the last adaptation */
 	struct tthread *threads;
 	struct tproc *next;
 };
@@ -152,6 +161,10 @@ struct tracer {
 #define AGENT_SAMPLE_CELLS 256
 #define AGENT_DRAIN_NS (10ULL * NSEC_PER_MSEC)
 #define AGENT_ADAPT_NS (100ULL * NSEC_PER_MSEC) /* auto sampling follows the rate this fast */
+#define PY_SAMPLES_PER_S 500		/* auto: sampled Python allocations wanted per second */
+#define PY_PERIOD_START	 (256ULL << 10) /* auto: the first mean period */
+#define PY_PERIOD_MIN	 (8ULL << 10)
+#define PY_PERIOD_MAX	 (64ULL << 20)
 
 static int handle_status(struct tracer *tr, pid_t tid, int status);
 static int bp_detach_proc(struct tracer *tr, struct tproc *p);
@@ -373,6 +386,32 @@ static void agent_call(const struct agent_record *ev, struct alloc_event *ret)
 	}
 }
 
+/* The bytes a sampled Python block stands for: a block of size s sampled with mean period P
+ * was picked with probability 1 - exp(-s/P); weighting it by the inverse makes the site's sum an
+ * unbiased estimate (tcmalloc's rule). Approximated without libm: P + s/2 below P, s above. */
+static uint64_t py_weight(uint64_t size, uint64_t period)
+{
+	if (period <= 1)
+		return size;
+	return size >= period ? size : period + size / 2;
+}
+
+/* The Python frames of a sample spliced into its native stack pcs[0..depth); returns the new
+ * depth (into out). */
+static int py_splice(struct tproc *p, const struct agent_sample_view *smp, const uint64_t *pcs,
+		     int depth, uint64_t *out)
+{
+	struct pyframes_raw raw[AGENT_PY_FRAMES_MAX];
+
+	for (uint32_t i = 0; i < smp->n_py; i++)
+		raw[i] = (struct pyframes_raw){ .code = smp->py[i].code,
+						.instr = smp->py[i].instr,
+						.is_entry = smp->py[i].flags & AGENT_PYFRAME_ENTRY };
+	return (int)pyframes_splice(p->heap->py, pcs, depth > 0 ? (size_t)depth : 0,
+				    p->py_eval_start, p->py_eval_end, raw, smp->n_py, out,
+				    p->tr->depth);
+}
+
 static void on_agent_event(const struct agent_record *ev, const struct agent_sample_view *smp,
 			   void *userdata)
 {
@@ -380,6 +419,16 @@ static void on_agent_event(const struct agent_record *ev, const struct agent_sam
 	struct alloc_event call;
 
 	agent_call(ev, &call);
+	if (ev->is_python && ev->fn != ALLOC_FREE) {
+		uint64_t w = py_weight(ev->size, smp ? smp->period : p->py_period);
+
+		if (ev->fn == ALLOC_CALLOC)
+			call.arg[1] = w;
+		else if (ev->fn == ALLOC_REALLOC)
+			call.arg[1] = w;
+		else
+			call.arg[0] = w;
+	}
 	call.time_ms = p->drain_ms; /* one clock read per batch: the drain interval is the grain */
 	if (ev->fn != ALLOC_FREE) {
 		p->rate_allocs++;
@@ -405,6 +454,15 @@ static void on_agent_event(const struct agent_record *ev, const struct agent_sam
 			depth = 1;
 			p->heap->unwind_failures++;
 		}
+		if (smp->n_py && p->heap->py) {
+			uint64_t mixed[STACKS_DEPTH_MAX];
+			int n = py_splice(p, smp, pcs, depth, mixed);
+
+			if (n > 0) {
+				memcpy(pcs, mixed, (size_t)n * sizeof(pcs[0]));
+				depth = n;
+			}
+		}
 		if (depth > 0)
 			call.stack_id = heap_intern(p->heap, pcs, (size_t)depth);
 	}
@@ -426,6 +484,27 @@ static void agent_adapt(struct tproc *p, uint64_t now)
 	else
 		period = p->rate_bytes * NSEC_PER_SEC / span / AGENT_SAMPLES_PER_S;
 	agent_consumer_set_sampling(p->consumer, period, (uint32_t)p->tr->stack_copy);
+	if (p->has_py) {
+		struct agent_counters c;
+		uint64_t rate;
+
+		agent_consumer_counters(p->consumer, &c);
+		rate = (c.py_samples - p->py_samples_seen) * NSEC_PER_SEC / span;
+		p->py_samples_seen = c.py_samples;
+		if (p->tr->sample_bytes != AGENT_SAMPLE_AUTO)
+			p->py_period = p->tr->sample_bytes ? p->tr->sample_bytes : 1;
+		else if (rate > PY_SAMPLES_PER_S)
+			/* towards the wanted rate at once (at most 8x a step) */
+			p->py_period = p->py_period * (rate < 8 * PY_SAMPLES_PER_S ? rate : 8 *
+						       PY_SAMPLES_PER_S) / PY_SAMPLES_PER_S;
+		else if (rate < PY_SAMPLES_PER_S / 4)
+			p->py_period /= 2;
+		if (p->py_period > PY_PERIOD_MAX)
+			p->py_period = PY_PERIOD_MAX;
+		if (p->py_period < PY_PERIOD_MIN && p->tr->sample_bytes == AGENT_SAMPLE_AUTO)
+			p->py_period = PY_PERIOD_MIN;
+		agent_consumer_set_py_sampling(p->consumer, p->py_period);
+	}
 	p->rate_start_ns = now;
 	p->rate_allocs = p->rate_bytes = 0;
 }
@@ -676,6 +755,261 @@ fail:
 	return r;
 }
 
+/* --- CPython: our allocator tables in its domains ---------------------------------------------- */
+
+static const char *const py_domain_names[AGENT_PY_DOMAINS] = { "raw", "mem", "obj" };
+
+static uint64_t py_data(const struct tproc *p, size_t offset)
+{
+	return p->agent.base + p->agent.hdr.data_off + offset;
+}
+
+/* Our table for domain dom: no context, the agent's four wrappers. */
+static void py_our_table(const struct tproc *p, int dom, uint64_t ret[AGENT_PY_TABLE_WORDS])
+{
+	ret[0] = 0;
+	for (int f = 0; f < AGENT_PY_FNS; f++)
+		ret[1 + f] = p->agent.base + p->agent.hdr.py_entry_off[dom * AGENT_PY_FNS + f];
+}
+
+/* Call PyMem_GetAllocator (is_set false) or PyMem_SetAllocator in thread t with the agent's
+ * scratch table (agent_data.py_table) as the argument. */
+static int py_call(struct tproc *p, struct tthread *t, bool is_set, int dom)
+{
+	uint64_t args[6] = { (uint64_t)dom, py_data(p, offsetof(struct agent_data, py_table)) };
+	uint64_t value = 0;
+	int sig = 0, r;
+
+	r = inject_call(t->tid, is_set ? p->py_set : p->py_get,
+			p->agent.base + p->agent.hdr.landing_off, args, &value, &sig);
+	if (sig && !t->pending_sig)
+		t->pending_sig = sig;
+	t->is_signal_stop = false; /* the call ends in a syscall stop: re-send signals */
+	return r;
+}
+
+/* The notice of a process whose Python allocations stay native-only: one line, once. */
+static void py_fallback(const struct tproc *p, const char *why)
+{
+	log_warning("pid %d: %s; Python allocations are traced as native ones only (without "
+		   "Python frames)",
+		   (int)p->pid, why);
+}
+
+/* The layout of the interpreter's structures: from its DWARF (a separate debug file found by
+ * build-id) when there is one, else the built-in table of its version. */
+static int py_layout(const struct tproc *p, const struct hook_set *hs, uint32_t hexversion,
+		     struct py_layout *ret)
+{
+	char path[128], root[64];
+	int fd, root_fd;
+
+	/* a version we have no table for is not walked even with debug info: the 3.12+
+	 * structures differ in more than offsets */
+	if (pyinfo_layout_builtin(hexversion, ret) < 0)
+		return -ENOTSUP;
+	if (strlen(hs->py_build_id) <= 2)
+		return 0;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)p->pid);
+	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", hs->py_build_id,
+		 hs->py_build_id + 2);
+	root_fd = open(root, O_PATH | O_CLOEXEC);
+	if (root_fd < 0)
+		return 0;
+	fd = image_open_in_root(root_fd, path, strlen(path), NULL);
+	(void)close(root_fd);
+	if (fd >= 0) {
+		struct py_layout dw;
+
+		if (pyinfo_layout_dwarf(fd, hexversion, &dw) == 0)
+			*ret = dw;
+		(void)close(fd);
+	}
+	return 0;
+}
+
+/* Put our wrappers in the interpreter's three allocator domains (every thread stopped, t in a
+ * stop where a call can be injected, the agent armed and on). The processes' own tables are saved
+ * in the agent's data first; a table that is already ours (a killed leakmond's) keeps the
+ * originals saved then. A process that is not a CPython we know is left to the native hooks, with
+ * one notice. Never fails the attach. */
+static void install_python(struct tproc *p, struct tthread *t, const struct hook_set *hs)
+{
+	struct py_layout l;
+	struct agent_data d;
+	uint32_t hexversion = 0;
+	char ver[16], why[160];
+	int dom = 0, r;
+
+	if (hs->py_module < 0 || !p->heap || !p->consumer)
+		return;
+	for (int k = 0; k < HOOK_PY_MAX; k++) {
+		if (!hs->py_addr[k]) {
+			py_fallback(p, "a CPython interpreter without the symbols leakmond needs "
+				       "(PyMem_SetAllocator, _PyRuntime, Py_Version, ...)");
+			return;
+		}
+	}
+	if (inject_read(p->mem_fd, hs->py_addr[HOOK_PY_VERSION], &hexversion, sizeof(hexversion)) < 0) {
+		py_fallback(p, "cannot read the Python version");
+		return;
+	}
+	pyinfo_version_name(hexversion, ver, sizeof(ver));
+	if (py_layout(p, hs, hexversion, &l) < 0) {
+		snprintf(why, sizeof(why), "Python %s is not supported (3.11 is)", ver);
+		py_fallback(p, why);
+		return;
+	}
+	if (inject_read(p->mem_fd, py_data(p, 0), &d, sizeof(d)) < 0 || d.magic != AGENT_MAGIC)
+		return;
+	p->py_get = hs->py_addr[HOOK_PY_GET_ALLOCATOR];
+	p->py_set = hs->py_addr[HOOK_PY_SET_ALLOCATOR];
+	p->py_eval_start = hs->py_addr[HOOK_PY_EVAL_FRAME];
+	p->py_eval_end = p->py_eval_start + hs->py_size[HOOK_PY_EVAL_FRAME];
+	p->py_period = p->tr->sample_bytes == AGENT_SAMPLE_AUTO ? PY_PERIOD_START
+		       : p->tr->sample_bytes			    ? p->tr->sample_bytes
+									    : 1;
+	agent_consumer_set_py_sampling(p->consumer, p->py_period);
+	{
+		struct agent_counters c;
+
+		agent_consumer_counters(p->consumer, &c);
+		p->py_samples_seen = c.py_samples;
+	}
+	d.py_state = AGENT_ON;
+	d.py_generation++;
+	d.py_countdown = (int64_t)p->py_period;
+	d.py_tstate_addr = hs->py_addr[HOOK_PY_RUNTIME] + l.runtime_tstate;
+	d.py_ts_thread_id = l.ts_thread_id;
+	d.py_ts_cframe = l.ts_cframe;
+	d.py_cframe_current = l.cframe_current;
+	d.py_frame_code = l.frame_code;
+	d.py_frame_previous = l.frame_previous;
+	d.py_frame_prev_instr = l.frame_prev_instr;
+	d.py_frame_is_entry = l.frame_is_entry;
+	d.py_frame_size = l.frame_size;
+	d.py_code_adaptive = l.code_adaptive;
+	d.py_interp_addr = hs->py_addr[HOOK_PY_RUNTIME] + l.runtime_interp_main;
+	d.py_interp_threads = l.interp_threads_head;
+	d.py_ts_next = l.ts_next;
+	{
+		const struct agent_layout *al = agent_consumer_layout(p->consumer);
+
+		d.py_set = al->n_pybuckets ? p->agent.shared + al->pyset_off : 0;
+		d.py_set_mask = al->n_pybuckets ? al->n_pybuckets - 1 : 0;
+		/* a region an earlier attach left holds that attach's sampled blocks: they are
+		 * not in our heap (every thread is stopped: no wrapper is looking) */
+		if (al->n_pybuckets)
+			memset((uint8_t *)p->agent.shared_map + al->pyset_off, 0,
+			       (size_t)al->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t));
+	}
+	r = inject_write(p->mem_fd, py_data(p, 0), &d, sizeof(d));
+	for (dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {
+		uint64_t now[AGENT_PY_TABLE_WORDS], ours[AGENT_PY_TABLE_WORDS];
+
+		py_our_table(p, dom, ours);
+		r = py_call(p, t, false, dom);
+		if (r == 0)
+			r = inject_read(p->mem_fd, py_data(p, offsetof(struct agent_data, py_table)),
+					now, sizeof(now));
+		if (r < 0)
+			break;
+		if (memcmp(now, ours, sizeof(ours)) != 0) {
+			/* the process's own: saved before ours goes in */
+			r = inject_write(p->mem_fd,
+					 py_data(p, offsetof(struct agent_data, py_orig) +
+							   (size_t)dom * sizeof(d.py_orig[0])),
+					 now, sizeof(now));
+		} else if (!d.py_orig[dom][1]) {
+			r = -EBADMSG; /* ours, but no original saved: cannot happen */
+		}
+		if (r == 0)
+			r = inject_write(p->mem_fd,
+					 py_data(p, offsetof(struct agent_data, py_table)), ours,
+					 sizeof(ours));
+		if (r == 0)
+			r = py_call(p, t, true, dom);
+		if (r < 0)
+			break;
+		p->has_py = true; /* from the first domain on: restored at detach */
+	}
+	if (r < 0) {
+		snprintf(why, sizeof(why), "Python %s: cannot install the allocator wrappers (%s)",
+			 ver, strerror(-r));
+		py_fallback(p, why);
+		if (r == -ESRCH || r == -ETIMEDOUT)
+			return;
+		/* the domains done so far stay ours until the detach restores them; the wrappers
+		 * record only while py_state is on */
+		if (!p->has_py)
+			(void)inject_write(p->mem_fd, py_data(p, offsetof(struct agent_data, py_state)),
+					   &(uint32_t){ AGENT_OFF }, sizeof(uint32_t));
+		return;
+	}
+	p->heap->py = p->heap->py_free ? p->heap->py : NULL;
+	if (!p->heap->py) {
+		p->heap->py = pyframes_new(p->pid, &l);
+		p->heap->py_free = pyframes_free;
+	}
+	free(p->heap->py_version);
+	p->heap->py_version = strdup(ver);
+	log_info("pid %d: Python %s: allocator domains raw, mem and obj wrapped (structure offsets "
+		 "from %s); sampled Python allocations are named by their Python frames",
+		 (int)p->pid, ver, l.is_from_dwarf ? "its debug info" : "the built-in table");
+}
+
+/* Put the process's own tables back in the domains that still hold ours (every thread stopped,
+ * t injectable). A domain whose table was replaced since (the program installed its own, e.g.
+ * tracemalloc.start()) is left as it is: the new table may call ours, which passes every call
+ * through once the agent is off; said once. */
+static void uninstall_python(struct tproc *p, struct tthread *t)
+{
+	uint64_t orig[AGENT_PY_DOMAINS][AGENT_PY_TABLE_WORDS];
+	int r = 0;
+
+	if (!p->has_py)
+		return;
+	p->has_py = false;
+	if (!t) {
+		log_warning("pid %d: no thread can run a call now: Python's allocator tables stay "
+			   "leakmond's wrappers, which only pass calls through",
+			   (int)p->pid);
+		return;
+	}
+	r = inject_read(p->mem_fd, py_data(p, offsetof(struct agent_data, py_orig)), orig,
+			sizeof(orig));
+	for (int dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {
+		uint64_t now[AGENT_PY_TABLE_WORDS], ours[AGENT_PY_TABLE_WORDS];
+
+		py_our_table(p, dom, ours);
+		r = py_call(p, t, false, dom);
+		if (r == 0)
+			r = inject_read(p->mem_fd, py_data(p, offsetof(struct agent_data, py_table)),
+					now, sizeof(now));
+		if (r < 0)
+			break;
+		if (memcmp(now, ours, sizeof(ours)) != 0) {
+			log_warning("pid %d: Python's '%s' allocator was replaced since the attach (by "
+				   "the program); it is left in place, and leakmond's wrapper it may "
+				   "call passes every call through",
+				   (int)p->pid, py_domain_names[dom]);
+			continue;
+		}
+		r = inject_write(p->mem_fd, py_data(p, offsetof(struct agent_data, py_table)),
+				 orig[dom], sizeof(orig[dom]));
+		if (r == 0)
+			r = py_call(p, t, true, dom);
+	}
+	if (r < 0)
+		log_warning("pid %d: cannot restore Python's allocator tables (%s); leakmond's "
+			    "wrappers stay, passing every call through",
+			    (int)p->pid, strerror(-r));
+	(void)inject_write(p->mem_fd, py_data(p, offsetof(struct agent_data, py_state)),
+			   &(uint32_t){ AGENT_OFF }, sizeof(uint32_t));
+	(void)inject_write(p->mem_fd, py_data(p, offsetof(struct agent_data, py_set)),
+			   &(uint64_t){ 0 }, sizeof(uint64_t));
+}
+
 /* Detach from p's agent (every thread stopped): the last events drained, the jmps taken out, the
  * agent off; its shared region unmapped in the target when no thread is inside the agent (else it
  * stays for the next attach). */
@@ -690,6 +1024,16 @@ static int agent_detach(struct tproc *p)
 		return 0;
 	while (agent_drain(p, 1 << 16) > 0)
 		;
+	if (p->has_py) {
+		struct tthread *c = NULL;
+
+		for (struct tthread *t = p->threads; t; t = t->pnext)
+			if (is_injectable(t) && (!c || t->tid == p->pid))
+				c = t;
+		uninstall_python(p, all_stopped(p) ? c : NULL);
+		while (agent_drain(p, 1 << 16) > 0)
+			;
+	}
 	r = agentload_disarm(&p->agent, p->mem_fd);
 	while (agent_drain(p, 1 << 16) > 0)
 		;
@@ -744,6 +1088,8 @@ static int install_hooks(struct tproc *p, struct tthread *t)
 		r = install_agent(p, t, &hs);
 		if (r < 0)
 			return r;
+		if (is_injectable(t) && all_stopped(p))
+			install_python(p, t, &hs);
 		p->state = PROC_TRACING;
 		return 0;
 	}

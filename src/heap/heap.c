@@ -30,6 +30,9 @@ struct heap *heap_free(struct heap *h)
 		return NULL;
 	live_free(h->live);
 	stacks_free(h->stacks);
+	if (h->py && h->py_free)
+		h->py_free(h->py);
+	free(h->py_version);
 	free(h);
 	return NULL;
 }
@@ -40,6 +43,11 @@ int heap_reset(struct heap *h)
 
 	h->live = live_free(h->live);
 	h->stacks = stacks_free(h->stacks);
+	if (h->py && h->py_free)
+		h->py_free(h->py);
+	h->py = NULL;
+	free(h->py_version);
+	h->py_version = NULL;
 	memset(&h->calls, 0, sizeof(h->calls));
 	h->events = 0;
 	h->unwind_failures = 0;

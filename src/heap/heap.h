@@ -15,6 +15,8 @@
 #include "heap/live.h"
 #include "heap/stacks.h"
 
+struct pyframes;
+
 struct heap {
 	struct live_table *live;     /* address -> block */
 	struct stack_table *stacks;  /* interned stacks; NULL when stacks are off */
@@ -22,6 +24,12 @@ struct heap {
 	uint64_t events;	     /* allocator calls applied */
 	uint64_t unwind_failures;    /* allocations whose stack stopped at the caller */
 	uint64_t start_ns;	     /* block times are milliseconds since then */
+	struct pyframes *py;	     /* names of the Python frames among the stacks' pcs
+				      * (stack/pyframes.h, tagged pcs); set by the backend when the
+				      * process is a CPython interpreter, owned by the heap, NULL
+				      * otherwise */
+	struct pyframes *(*py_free)(struct pyframes *); /* frees py (heap is below stack/) */
+	char *py_version;	     /* "3.11.2" when py is set (owned) */
 	size_t max_blocks;
 };
 

@@ -23,6 +23,9 @@ int pyinfo_layout_builtin(uint32_t hexversion, struct py_layout *ret)
 	ret->runtime_tstate = 576;
 	ret->ts_cframe = 56;
 	ret->ts_thread_id = 152;
+	ret->runtime_interp_main = 48;
+	ret->interp_threads_head = 16;
+	ret->ts_next = 8;
 	ret->cframe_current = 8;
 	ret->frame_code = 32;
 	ret->frame_previous = 48;
@@ -94,11 +97,17 @@ static void take_struct(Dwarf_Die *die, const char *name, struct want *w, size_t
 int pyinfo_layout_dwarf(int fd, uint32_t hexversion, struct py_layout *ret)
 {
 	uint32_t gil_offset = 0, tstate_in_gil = 0, frame_owner_end;
+	uint32_t interps = 0, interps_main = 0, threads = 0, threads_head = 0;
 	struct want w[] = {
 		{ "pyruntimestate", "gilstate", &gil_offset, false },
 		{ "_gilstate_runtime_state", "tstate_current", &tstate_in_gil, false },
 		{ "_ts", "cframe", &ret->ts_cframe, false },
 		{ "_ts", "thread_id", &ret->ts_thread_id, false },
+		{ "_ts", "next", &ret->ts_next, false },
+		{ "pyruntimestate", "interpreters", &interps, false },
+		{ "pyinterpreters", "main", &interps_main, false },
+		{ "_is", "threads", &threads, false },
+		{ "pythreads", "head", &threads_head, false },
 		{ "_PyCFrame", "current_frame", &ret->cframe_current, false },
 		{ "_PyInterpreterFrame", "f_code", &ret->frame_code, false },
 		{ "_PyInterpreterFrame", "previous", &ret->frame_previous, false },
@@ -148,6 +157,8 @@ int pyinfo_layout_dwarf(int fd, uint32_t hexversion, struct py_layout *ret)
 	ret->hexversion = hexversion;
 	ret->is_from_dwarf = true;
 	ret->runtime_tstate = gil_offset + tstate_in_gil;
+	ret->runtime_interp_main = interps + interps_main;
+	ret->interp_threads_head = threads + threads_head;
 	frame_owner_end = ret->frame_owner + 1;
 	ret->frame_size = (frame_owner_end + 7) & ~7U;
 	ret->code_size = ret->code_adaptive + 8;

@@ -18,6 +18,9 @@ struct py_layout {
 	uint32_t runtime_tstate;    /* _PyRuntime.gilstate.tstate_current */
 	uint32_t ts_cframe;	    /* PyThreadState.cframe */
 	uint32_t ts_thread_id;	    /* PyThreadState.thread_id */
+	uint32_t runtime_interp_main; /* _PyRuntime.interpreters.main */
+	uint32_t interp_threads_head; /* PyInterpreterState.threads.head */
+	uint32_t ts_next;	    /* PyThreadState.next */
 	uint32_t cframe_current;    /* _PyCFrame.current_frame */
 	uint32_t frame_code;	    /* _PyInterpreterFrame.f_code */
 	uint32_t frame_previous;    /* .previous */

@@ -69,12 +69,21 @@ void alert_format_frame(char *buf, size_t len, const struct sym_frame *f)
 }
 
 void alert_format_leak(char *buf, size_t len, pid_t pid, const char *comm,
-		       const struct sym_frame *top, uint64_t live_bytes, uint64_t live_blocks,
-		       double growth_bytes_per_s)
+		       const struct sym_frame *top, const struct sym_frame *py,
+		       uint64_t live_bytes, uint64_t live_blocks, double growth_bytes_per_s)
 {
-	char where[256], size[32], rate[48], raw[768];
+	char where[480], size[32], rate[48], raw[1024];
 
 	alert_format_frame(where, sizeof(where), top);
+	if (py) {
+		char from[200];
+		size_t at = py == top ? 0 : strlen(where);
+
+		alert_format_frame(from, sizeof(from), py);
+		if (at < sizeof(where))
+			(void)snprintf(where + at, sizeof(where) - at, "%sPython %.199s",
+				       at ? " from " : "", from);
+	}
 	units_format_size((double)live_bytes, size, sizeof(size));
 	units_format_rate(growth_bytes_per_s, "min", 1, rate, sizeof(rate));
 	snprintf(raw, sizeof(raw), "pid %d (%s): leak: %s holds %s in %llu block%s, %s", (int)pid,

@@ -34,10 +34,12 @@ struct sym_frame;
 
 /* "pid 1234 (myservice): leak: cache_put (cache.c:42) holds 12.5 MiB in 12800 blocks,
  * +1.2 MiB/min"; the site is named by its first frame (function, file basename, line), with
- * "?" for what is unknown. */
+ * "?" for what is unknown. py (NULL: none) is the site's first Python frame:
+ * "leak: PyDict_SetItem (dictobject.c:1811) from Python put (cache.py:12) holds ...", or
+ * "leak: Python put (cache.py:12) holds ..." when it is the first frame. */
 void alert_format_leak(char *buf, size_t len, pid_t pid, const char *comm,
-		       const struct sym_frame *top, uint64_t live_bytes, uint64_t live_blocks,
-		       double growth_bytes_per_s);
+		       const struct sym_frame *top, const struct sym_frame *py,
+		       uint64_t live_bytes, uint64_t live_blocks, double growth_bytes_per_s);
 
 /* "cache_put (cache.c:42)", "cache_put", "0x401234 (libfoo.so)": a frame for people. */
 void alert_format_frame(char *buf, size_t len, const struct sym_frame *f);

@@ -105,6 +105,8 @@ json_object *report_frames(const struct sym_frame *frames, size_t n)
 		json_object_object_add(o, "file", str_or_null(f->file));
 		json_object_object_add(o, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
 		json_object_object_add(o, "inlined", json_object_new_boolean(f->is_inlined));
+		if (f->is_python)
+			json_object_object_add(o, "language", json_object_new_string("python"));
 		if (f->build_id)
 			json_object_object_add(o, "build_id", json_object_new_string(f->build_id));
 		if (f->is_module_deleted)
@@ -522,6 +524,19 @@ static void print_site(FILE *f, json_object *site, const char *label, bool is_fu
 				 (int)jnum(fr, "line"));
 		else
 			snprintf(where, sizeof(where), "%s", fn ? fn : jstr(fr, "pc") ? jstr(fr, "pc") : "?");
+		for (size_t i = 1; i < n; i++) {
+			json_object *py = jidx(frames, i);
+			const char *lang = jstr(py, "language"), *pfn = jstr(py, "function");
+			size_t at = strlen(where);
+
+			if (!lang || strcmp(lang, "python") != 0)
+				continue;
+			if (pfn && at + 1 < sizeof(where))
+				snprintf(where + at, sizeof(where) - at, " from Python %s (%s:%d)", pfn,
+					 jbasename(jstr(py, "file")) ? jbasename(jstr(py, "file")) : "?",
+					 (int)jnum(py, "line"));
+			break;
+		}
 	}
 	fprintf(f, "  %-7s %s: %s in %.0f block%s, %s, oldest %.1fs, %s%s since last report\n",
 		label, where[0] ? where : "(no stack)", size, jnum(site, "live_blocks"),
@@ -547,7 +562,10 @@ static void print_site(FILE *f, json_object *site, const char *label, bool is_fu
 			fprintf(f, " (%s:%d)", file, (int)jnum(fr, "line"));
 		else
 			fprintf(f, " [%s, no debug info]", jstr(fr, "pc") ? jstr(fr, "pc") : "?");
-		fprintf(f, " in %s\n", mod ? mod : "?");
+		if (jstr(fr, "language") && strcmp(jstr(fr, "language"), "python") == 0)
+			fprintf(f, " (Python)\n");
+		else
+			fprintf(f, " in %s\n", mod ? mod : "?");
 		shown++;
 		if (is_outer)
 			break;

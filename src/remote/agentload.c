@@ -505,6 +505,9 @@ int agentload_unmap_shared(struct agent_place *ap, pid_t tid, int mem_fd, const 
 		return 0;
 	r = inject_write(mem_fd, data_field(ap, offsetof(struct agent_data, shared)), &zero,
 			 sizeof(zero));
+	if (r == 0) /* the Python wrappers' look at the sampled set, into the same region */
+		r = inject_write(mem_fd, data_field(ap, offsetof(struct agent_data, py_set)), &zero,
+				 sizeof(zero));
 	if (r < 0)
 		return r;
 	res = syscall_in(tid, site, SYS_munmap, ap->shared, ap->shared_size, 0, 0, 0, 0,

@@ -66,6 +66,7 @@ static void symbolize_site(struct target *t, struct site_report *r)
 	size_t depth = stacks ? stacks_get(stacks, r->view.stack_id, &pcs) : 0;
 
 	r->n_frames = 0;
+	symbolizer_set_python(t->sym, t->heap ? t->heap->py : NULL);
 	for (size_t i = 0; i < depth && r->n_frames < SITE_FRAMES_MAX; i++) {
 		int n = symbolizer_lookup(t->sym, pcs[i], true, r->frames + r->n_frames,
 					  SITE_FRAMES_MAX - r->n_frames);
@@ -165,6 +166,7 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 {
 	for (size_t i = 0; i < t->n_reports; i++) {
 		const struct site_report *r = &t->reports[i];
+		const struct sym_frame *py;
 		struct alert_state *st;
 		struct alert_info info;
 		char msg[512];
@@ -178,8 +180,12 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))
 			continue;
 		t->alerts_leak++;
+		py = NULL;
+		for (size_t k = 0; k < r->n_frames && !py; k++)
+			if (r->frames[k].is_python)
+				py = &r->frames[k];
 		alert_format_leak(msg, sizeof(msg), t->pid, t->comm,
-				  r->n_frames ? &r->frames[0] : NULL, r->view.live_bytes,
+				  r->n_frames ? &r->frames[0] : NULL, py, r->view.live_bytes,
 				  r->view.live_blocks, r->view.growth_bytes_per_s);
 		info = (struct alert_info){ .pid = t->pid, .comm = t->comm, .kind = "leak",
 					    .site = r->n_frames ? &r->frames[0] : NULL,

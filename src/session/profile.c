@@ -206,6 +206,7 @@ int profile_build(struct target *t)
 	if (!t->sym && t->proc_fd >= 0)
 		t->sym = symbolizer_new(t->pid);
 	b.sym = t->sym;
+	symbolizer_set_python(t->sym, t->heap->py);
 	for (size_t i = 0; i < used; i++) {
 		b.p->live_bytes += a.slots[i].bytes;
 		b.p->live_blocks += a.slots[i].blocks;
@@ -252,6 +253,7 @@ void profile_warm(struct target *t)
 		t->sym = symbolizer_new(t->pid);
 	if (!t->sym)
 		return;
+	symbolizer_set_python(t->sym, t->heap->py);
 	for (; t->warm_next <= st.stacks && done < PROFILE_WARM_STACKS; t->warm_next++, done++) {
 		const uint64_t *pcs;
 		size_t depth = stacks_get(t->heap->stacks, (uint32_t)t->warm_next, &pcs);

@@ -388,3 +388,38 @@ void pyframes_get_stats(const struct pyframes *pf, struct pyframes_stats *ret)
 	ret->frames = pf->n_frames;
 	ret->unreadable = pf->unreadable;
 }
+
+/* The next activation's Python frames, from *at on, into out; returns the new count. */
+static size_t splice_group(struct pyframes *pf, const struct pyframes_raw *py, size_t n_py,
+			   size_t *at, uint64_t *out, size_t k, size_t max)
+{
+	while (*at < n_py) {
+		const struct pyframes_raw *f = &py[(*at)++];
+		uint64_t pc = pyframes_intern(pf, f->code, f->instr);
+
+		if (pc && k < max)
+			out[k++] = pc;
+		if (f->is_entry)
+			break;
+	}
+	return k;
+}
+
+size_t pyframes_splice(struct pyframes *pf, const uint64_t *pcs, size_t n, uint64_t eval_start,
+		       uint64_t eval_end, const struct pyframes_raw *py, size_t n_py,
+		       uint64_t *out, size_t max)
+{
+	size_t k = 0, at = 0;
+
+	for (size_t i = 0; i < n && k < max; i++) {
+		uint64_t pc = pcs[i] ? pcs[i] - 1 : 0; /* return addresses: the call is before */
+
+		if (at < n_py && eval_start < eval_end && pc >= eval_start && pc < eval_end)
+			k = splice_group(pf, py, n_py, &at, out, k, max);
+		else
+			out[k++] = pcs[i];
+	}
+	while (at < n_py && k < max)
+		k = splice_group(pf, py, n_py, &at, out, k, max);
+	return k;
+}

@@ -47,4 +47,23 @@ static inline bool pyframes_is_python(uint64_t pc)
 
 void pyframes_get_stats(const struct pyframes *pf, struct pyframes_stats *ret);
 
+/* One Python frame as recorded in the target: code object, code unit, and whether it is the
+ * first frame its _PyEval_EvalFrameDefault activation ran (3.11: _PyInterpreterFrame.is_entry). */
+struct pyframes_raw {
+	uint64_t code;
+	int32_t instr;
+	bool is_entry;
+};
+
+/* A mixed stack: the native pcs[0..n) (return addresses, innermost first) with each activation
+ * of the evaluation loop (a pc - 1 in [eval_start, eval_end)) replaced in place by the Python
+ * frames it was running: py[0..n_py) innermost first, an activation's frames ending at its entry
+ * frame. Python frames left over (the native stack was cut short) are appended; an activation
+ * with no Python frames left keeps its native pc. Frames whose code object cannot be read are
+ * left out. Writes at most max pcs to out (which must not overlap pcs) and returns their
+ * number. */
+size_t pyframes_splice(struct pyframes *pf, const uint64_t *pcs, size_t n, uint64_t eval_start,
+		       uint64_t eval_end, const struct pyframes_raw *py, size_t n_py,
+		       uint64_t *out, size_t max);
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "stack/pyframes.h"
 #include "stack/symbols.h"
 #include "base/procfs.h"
 #include "base/util.h"
@@ -96,6 +97,7 @@ struct symbolizer {
 	uint32_t svc_gen;	  /* ... of the helper of this generation */
 	uint64_t svc_drops;	  /* ... whose cache was dropped this many times */
 	uint64_t svc_changes;	  /* ... whose modules changed this many times */
+	const struct pyframes *py; /* names tagged Python pcs; borrowed */
 	struct image_debug dbg;	  /* how its files and debug files are found */
 	Dwfl_Callbacks callbacks;
 	Dwfl *dwfl;		  /* NULL only after out-of-memory */
@@ -1208,6 +1210,12 @@ static size_t resolve(struct symbolizer *s, uint64_t pc, bool is_return_address,
 	return symbolize_in_module(s, m, addr, frames);
 }
 
+void symbolizer_set_python(struct symbolizer *s, const struct pyframes *pf)
+{
+	if (s)
+		s->py = pf;
+}
+
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		      struct sym_frame *ret_frames, size_t max)
 {
@@ -1219,6 +1227,19 @@ int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 
 	if (!s || !ret_frames || max == 0)
 		return -EINVAL;
+	if (pyframes_is_python(pc)) {
+		const char *function = NULL, *file = NULL;
+		int line = 0;
+
+		ret_frames[0] = (struct sym_frame){ .pc = pc, .is_python = true };
+		if (pyframes_lookup(s->py, pc, &function, &file, &line) == 0) {
+			ret_frames[0].function = function;
+			ret_frames[0].file = file;
+			ret_frames[0].line = line > 0 ? line : 0;
+		}
+		s->stats.lookups++;
+		return 1;
+	}
 	if (s->is_remote)
 		return remote_lookup(s, pc, is_return_address, ret_frames, max);
 	slot = cache_find(s, pc, is_return_address);

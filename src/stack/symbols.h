@@ -42,6 +42,8 @@ struct sym_frame {
 	bool is_inlined;	/* this frame is an inlined call inside the next one */
 	bool is_module_deleted; /* the module file was deleted/replaced on disk since mapped */
 	bool is_pending;	/* asked of the symbolizer helper, not answered yet (all else NULL) */
+	bool is_python;		/* a Python frame (stack/pyframes.h tagged pc): function is its
+				 * qualified name, file and line its source's; module NULL */
 };
 
 struct sym_stats {
@@ -118,6 +120,12 @@ struct symbolizer *symbolizer_free(struct symbolizer *s);
  * borrowed, valid until symbolizer_free() (they survive symbolizer_reset()). */
 int symbolizer_lookup(struct symbolizer *s, uint64_t pc, bool is_return_address,
 		      struct sym_frame *ret_frames, size_t max);
+
+struct pyframes;
+
+/* Name the Python frames among the pcs (tagged, stack/pyframes.h) from pf from now on (borrowed:
+ * it must outlive the lookups; NULL: such pcs give one frame with is_python and NULL names). */
+void symbolizer_set_python(struct symbolizer *s, const struct pyframes *pf);
 
 /* Forget modules and cached results (after the process exec'd); the maps are read again at once.
  * Strings handed out earlier stay valid. */

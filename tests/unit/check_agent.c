@@ -229,7 +229,10 @@ START_TEST(test_blob_header_corrupt)
 	} while (0)
 	REJECT((void) 0, 0);
 	REJECT(h.magic ^= 1, -EBADMSG);
-	REJECT(h.abi_version = 2, -EPROTO);
+	REJECT(h.abi_version = 1, -EPROTO); /* ABI 1: no CPython wrappers */
+	REJECT(h.abi_version = 3, -EPROTO);
+	REJECT(h.landing_off = 8, -EINVAL);
+	REJECT(h.py_entry_off[11] = h.code_size, -EINVAL);
 	REJECT(h.header_size = 64, -EPROTO);
 	REJECT(h.code_size += 1, -EINVAL);
 	REJECT(h.code_size = 0, -EINVAL);
@@ -989,10 +992,13 @@ START_TEST(test_layout)
 	ck_assert_uint_eq(l.threads_off, sizeof(struct agent_shared));
 	ck_assert_uint_eq(l.events_off, l.threads_off + 64 * sizeof(struct agent_thread));
 	ck_assert_uint_eq(l.samples_off, l.events_off + 1024 * sizeof(struct agent_event));
-	ck_assert_uint_eq(l.sample_cell_size, 1152); /* 112 + 1000 rounded up to 64 */
+	/* 112 + 1000 + the Python frames (384), rounded up to 64 */
+	ck_assert_uint_eq(l.sample_cell_size, 1536);
 	ck_assert_uint_eq(l.total_size % 4096, 0);
-	ck_assert_uint_ge(l.total_size, l.samples_off + 32 * 1152);
-	ck_assert_uint_lt(l.total_size, l.samples_off + 32 * 1152 + 4096);
+	ck_assert_uint_eq(l.pyset_off, l.samples_off + 32 * 1536);
+	ck_assert_uint_eq(l.n_pybuckets, AGENT_PYSET_BUCKETS);
+	ck_assert_uint_ge(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64);
+	ck_assert_uint_lt(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64 + 4096);
 }
 END_TEST
 
@@ -1092,7 +1098,8 @@ START_TEST(test_consumer_hostile)
 	ck_assert(got[0].ev.is_sampled && !got[0].has_sample);
 	expect_event(1, ALLOC_MALLOC, 0x4000, 0, 16);
 	ck_assert(got[1].has_sample);
-	ck_assert_uint_eq(got[1].s.stack_len, f.l.sample_cell_size - sizeof(struct agent_sample));
+	ck_assert_uint_eq(got[1].s.stack_len,
+			  f.l.sample_cell_size - sizeof(struct agent_sample) - AGENT_PY_RESERVE);
 	st = stats(&f);
 	ck_assert_uint_eq(st.corrupt_events, 2);
 	ck_assert_uint_eq(st.missing_samples, 1);
@@ -1161,7 +1168,8 @@ START_TEST(test_reclaim_and_settings)
 	ck_assert_uint_eq(sh->stack_copy, 256);
 	agent_consumer_set_sampling(f.c, 12345, 1u << 20);
 	ck_assert_uint_eq(sh->sample_bytes, 12345);
-	ck_assert_uint_eq(sh->stack_copy, f.l.sample_cell_size - sizeof(struct agent_sample));
+	ck_assert_uint_eq(sh->stack_copy,
+			  f.l.sample_cell_size - sizeof(struct agent_sample) - AGENT_PY_RESERVE);
 	ck_assert_uint_eq(agent_consumer_layout(f.c)->stack_copy, sh->stack_copy);
 	agent_consumer_set_sampling(f.c, 0, 100);
 	ck_assert_uint_eq(sh->stack_copy, 100);
@@ -1169,6 +1177,134 @@ START_TEST(test_reclaim_and_settings)
 	sh->ev_head = 1000; /* hostile: more than the ring */
 	ck_assert_uint_eq(agent_consumer_backlog(f.c), 16);
 	region_close(&f);
+}
+END_TEST
+
+/* ---- the CPython allocator wrappers (ABI 2), called here as CPython would call them ---- */
+
+static uint64_t py_ctx_seen, py_calls;
+
+static uint64_t fake_py_malloc(uint64_t ctx, uint64_t size)
+{
+	py_ctx_seen = ctx;
+	py_calls++;
+	return (uint64_t)(uintptr_t)malloc(size);
+}
+
+static uint64_t fake_py_calloc(uint64_t ctx, uint64_t n, uint64_t size)
+{
+	py_ctx_seen = ctx;
+	py_calls++;
+	return (uint64_t)(uintptr_t)calloc(n, size);
+}
+
+static uint64_t fake_py_realloc(uint64_t ctx, uint64_t p, uint64_t size)
+{
+	py_ctx_seen = ctx;
+	py_calls++;
+	return (uint64_t)(uintptr_t)realloc((void *)(uintptr_t)p, size);
+}
+
+static void fake_py_free(uint64_t ctx, uint64_t p)
+{
+	py_ctx_seen = ctx;
+	py_calls++;
+	free((void *)(uintptr_t)p);
+}
+
+typedef uint64_t (*py_wrap)(uint64_t, uint64_t, uint64_t);
+
+static py_wrap py_wrapper(const struct fixture *f, int dom, int fn)
+{
+	return (py_wrap)(uintptr_t)(f->a.base + f->a.h.py_entry_off[dom * AGENT_PY_FNS + fn]);
+}
+
+/* The obj domain's originals are the fakes above (context 0x1234); py_period 1: every Python
+ * allocation sampled, else none. */
+static void py_setup(struct fixture *f, bool is_every)
+{
+	struct agent_data *d;
+
+	fixture_open(f, 64, 1024, 64, 2048, NO_SAMPLES);
+	d = f->a.data;
+	d->py_orig[AGENT_PY_OBJ][0] = 0x1234;
+	d->py_orig[AGENT_PY_OBJ][1] = (uint64_t)(uintptr_t)fake_py_malloc;
+	d->py_orig[AGENT_PY_OBJ][2] = (uint64_t)(uintptr_t)fake_py_calloc;
+	d->py_orig[AGENT_PY_OBJ][3] = (uint64_t)(uintptr_t)fake_py_realloc;
+	d->py_orig[AGENT_PY_OBJ][4] = (uint64_t)(uintptr_t)fake_py_free;
+	d->py_set = (uint64_t)(uintptr_t)f->shm + f->l.pyset_off;
+	d->py_set_mask = f->l.n_pybuckets - 1;
+	d->py_countdown = is_every ? 0 : (int64_t)1 << 60;
+	agent_consumer_set_py_sampling(f->c, is_every ? 1 : (uint64_t)1 << 60);
+	__atomic_store_n(&d->py_state, AGENT_ON, __ATOMIC_RELEASE);
+	py_calls = 0;
+}
+
+START_TEST(test_py_wrappers_sampled)
+{
+	struct fixture f;
+	uint64_t p, q, r, c;
+
+	py_setup(&f, true);
+	p = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_MALLOC)(0, 100, 0);
+	ck_assert_uint_ne(p, 0);
+	ck_assert_uint_eq(py_ctx_seen, 0x1234); /* the original's context, not CPython's */
+	c = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_CALLOC)(0, 4, 25);
+	q = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_MALLOC)(0, 50, 0);
+	r = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_REALLOC)(0, q, 5000);
+	py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_FREE)(0, p, 0);
+	py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_FREE)(0, r, 0);
+	py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_FREE)(0, c, 0);
+	py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_FREE)(0, 0, 0); /* free(NULL): passed on */
+	ck_assert_uint_eq(py_calls, 8);
+	ck_assert_uint_eq(drain(&f), 7);
+	for (size_t i = 0; i < 7; i++)
+		ck_assert(got[i].ev.is_python);
+	ck_assert_int_eq(got[0].ev.fn, ALLOC_MALLOC);
+	ck_assert_uint_eq(got[0].ev.ptr, p);
+	ck_assert_uint_eq(got[0].ev.size, 100);
+	ck_assert(got[0].has_sample);
+	ck_assert_uint_eq(got[0].s.regs[AGENT_REG_RIP], (uint64_t)(uintptr_t)fake_py_malloc);
+	ck_assert_uint_eq(got[0].s.n_py, 0); /* no interpreter here */
+	ck_assert_int_eq(got[1].ev.fn, ALLOC_CALLOC);
+	ck_assert_uint_eq(got[1].ev.size, 100);
+	ck_assert_int_eq(got[3].ev.fn, ALLOC_REALLOC);
+	ck_assert_uint_eq(got[3].ev.old, q);
+	ck_assert_uint_eq(got[3].ev.ptr, r);
+	ck_assert_int_eq(got[4].ev.fn, ALLOC_FREE);
+	ck_assert_uint_eq(got[4].ev.ptr, p);
+	ck_assert_uint_eq(got[5].ev.ptr, r);
+	ck_assert_uint_eq(got[6].ev.ptr, c);
+	ck_assert_uint_eq(counters(&f).py_samples, 4);
+	/* every sampled block left the set */
+	for (uint64_t i = 0; i < (uint64_t)f.l.n_pybuckets * AGENT_PYSET_WAYS; i++)
+		ck_assert_uint_eq(((uint64_t *)((uint8_t *)f.shm + f.l.pyset_off))[i], 0);
+	fixture_close(&f);
+}
+END_TEST
+
+START_TEST(test_py_wrappers_unsampled_and_off)
+{
+	struct fixture f;
+	uint64_t p;
+
+	py_setup(&f, false);
+	for (int i = 0; i < 1000; i++) {
+		p = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_MALLOC)(0, 64, 0);
+		ck_assert_uint_ne(p, 0);
+		p = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_REALLOC)(0, p, 128);
+		py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_FREE)(0, p, 0);
+	}
+	ck_assert_uint_eq(py_calls, 3000);
+	ck_assert_uint_eq(drain(&f), 0); /* nothing sampled: nothing recorded */
+	/* off: a due countdown only passes through (and is pushed far away) */
+	__atomic_store_n(&f.a.data->py_state, AGENT_OFF, __ATOMIC_RELEASE);
+	f.a.data->py_countdown = 0;
+	p = py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_MALLOC)(0, 64, 0);
+	py_wrapper(&f, AGENT_PY_OBJ, AGENT_PY_FREE)(0, p, 0);
+	ck_assert_uint_eq(drain(&f), 0);
+	ck_assert_int_gt(f.a.data->py_countdown, 1 << 30);
+	fixture_close(&f);
 }
 END_TEST
 
@@ -1197,6 +1333,8 @@ static Suite *agent_suite(void)
 	tcase_add_test(tc, test_consumer_rejects);
 	tcase_add_test(tc, test_consumer_hostile);
 	tcase_add_test(tc, test_reclaim_and_settings);
+	tcase_add_test(tc, test_py_wrappers_sampled);
+	tcase_add_test(tc, test_py_wrappers_unsampled_and_off);
 	suite_add_tcase(s, tc);
 	return s;
 }

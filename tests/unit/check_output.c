@@ -186,15 +186,15 @@ START_TEST(test_alert_leak_format)
 			       .line = 42, .module = "/usr/sbin/myservice" };
 	char buf[256];
 
-	alert_format_leak(buf, sizeof(buf), 1234, "myservice", &f, (uint64_t)(12.5 * 1048576.0),
+	alert_format_leak(buf, sizeof(buf), 1234, "myservice", &f, NULL, (uint64_t)(12.5 * 1048576.0),
 			  12800, 1.2 * 1048576.0 / 60.0);
 	ck_assert_str_eq(buf, "pid 1234 (myservice): leak: cache_put (cache.c:42) holds 12.5 MiB "
 			      "in 12800 blocks, +1.2 MiB/min");
 	f.file = NULL;
 	f.line = 0;
-	alert_format_leak(buf, sizeof(buf), 7, "x", &f, 100, 1, 0);
+	alert_format_leak(buf, sizeof(buf), 7, "x", &f, NULL, 100, 1, 0);
 	ck_assert_str_eq(buf, "pid 7 (x): leak: cache_put (myservice) holds 100 B in 1 block, +0 B/min");
-	alert_format_leak(buf, sizeof(buf), 7, "x", NULL, 100, 2, 0);
+	alert_format_leak(buf, sizeof(buf), 7, "x", NULL, NULL, 100, 2, 0);
 	ck_assert_str_eq(buf, "pid 7 (x): leak: ? holds 100 B in 2 blocks, +0 B/min");
 }
 END_TEST

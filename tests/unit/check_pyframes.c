@@ -217,6 +217,76 @@ START_TEST(test_many_frames)
 }
 END_TEST
 
+/* Python frames replace the evaluation loop's activations in place, each activation's frames up
+ * to its entry frame; leftovers are appended; unreadable code objects are left out. */
+START_TEST(test_splice)
+{
+	uint8_t *fa = make_str("outer", 5, 1), *fb = make_str("inner", 5, 1);
+	uint8_t *fc = make_str("top", 3, 1), *file = make_str("app.py", 6, 1);
+	uint8_t *lt = make_bytes(table, sizeof(table));
+	uint8_t *ca = make_code(fa, file, lt, 10), *cb = make_code(fb, file, lt, 20);
+	uint8_t *cc = make_code(fc, file, lt, 30);
+	struct pyframes *pf = pyframes_new(getpid(), &L);
+	const uint64_t eval = 0x500000, eval_end = 0x501000;
+	/* malloc's caller, C glue, an activation, more glue, a second activation, main */
+	const uint64_t pcs[] = { 0x401010, 0x402020, eval + 0x40, 0x403030, eval + 0x80, 0x404040 };
+	/* innermost first: inner and outer run in the first activation (outer is its entry), top
+	 * in the second */
+	const struct pyframes_raw py[] = {
+		{ (uintptr_t)cb, 0, false }, { (uintptr_t)ca, 3, true }, { (uintptr_t)cc, 0, true }
+	};
+	uint64_t out[16];
+	const char *fn, *fl;
+	int line;
+	size_t n;
+
+	n = pyframes_splice(pf, pcs, 6, eval, eval_end, py, 3, out, 16);
+	ck_assert_uint_eq(n, 7);
+	ck_assert_uint_eq(out[0], 0x401010);
+	ck_assert_uint_eq(out[1], 0x402020);
+	ck_assert_int_eq(pyframes_lookup(pf, out[2], &fn, &fl, &line), 0);
+	ck_assert_str_eq(fn, "inner");
+	ck_assert_int_eq(line, 21);
+	ck_assert_int_eq(pyframes_lookup(pf, out[3], &fn, &fl, &line), 0);
+	ck_assert_str_eq(fn, "outer");
+	ck_assert_int_eq(line, 13);
+	ck_assert_uint_eq(out[4], 0x403030);
+	ck_assert_int_eq(pyframes_lookup(pf, out[5], &fn, &fl, &line), 0);
+	ck_assert_str_eq(fn, "top");
+	ck_assert_uint_eq(out[6], 0x404040);
+
+	/* the native stack cut before the second activation: "top" is appended */
+	n = pyframes_splice(pf, pcs, 4, eval, eval_end, py, 3, out, 16);
+	ck_assert_uint_eq(n, 6);
+	ck_assert_uint_eq(out[4], 0x403030);
+	ck_assert_int_eq(pyframes_lookup(pf, out[5], &fn, &fl, &line), 0);
+	ck_assert_str_eq(fn, "top");
+	/* no Python frames left for an activation: its native pc stays */
+	n = pyframes_splice(pf, pcs, 6, eval, eval_end, py, 2, out, 16);
+	ck_assert_uint_eq(n, 7);
+	ck_assert_uint_eq(out[5], eval + 0x80);
+	/* a code object that cannot be read is left out; the cap holds */
+	{
+		const struct pyframes_raw bad[] = { { 0, 0, false }, { (uintptr_t)ca, 0, true } };
+
+		n = pyframes_splice(pf, pcs, 6, eval, eval_end, bad, 2, out, 16);
+		ck_assert_uint_eq(n, 6);
+		ck_assert_int_eq(pyframes_lookup(pf, out[2], &fn, &fl, &line), 0);
+		ck_assert_str_eq(fn, "outer");
+	}
+	ck_assert_uint_eq(pyframes_splice(pf, pcs, 6, eval, eval_end, py, 3, out, 3), 3);
+	pyframes_free(pf);
+	free(ca);
+	free(cb);
+	free(cc);
+	free(lt);
+	free(file);
+	free(fa);
+	free(fb);
+	free(fc);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("pyframes");
@@ -227,6 +297,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_reused_address);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_many_frames);
+	tcase_add_test(tc, test_splice);
 	suite_add_tcase(s, tc);
 	return s;
 }

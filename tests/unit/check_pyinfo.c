@@ -157,6 +157,9 @@ START_TEST(test_dwarf_equals_builtin)
 	ck_assert_uint_eq(d.runtime_tstate, b.runtime_tstate);
 	ck_assert_uint_eq(d.ts_cframe, b.ts_cframe);
 	ck_assert_uint_eq(d.ts_thread_id, b.ts_thread_id);
+	ck_assert_uint_eq(d.ts_next, b.ts_next);
+	ck_assert_uint_eq(d.runtime_interp_main, b.runtime_interp_main);
+	ck_assert_uint_eq(d.interp_threads_head, b.interp_threads_head);
 	ck_assert_uint_eq(d.cframe_current, b.cframe_current);
 	ck_assert_uint_eq(d.frame_code, b.frame_code);
 	ck_assert_uint_eq(d.frame_previous, b.frame_previous);
