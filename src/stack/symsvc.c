@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <seccomp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1043,6 +1044,79 @@ static int client_root(struct client *c)
 	return c->root_fd;
 }
 
+/* ---- debuginfod downloads, off the loop ------------------------------------------------------ */
+
+static void helper_failed(int r);
+
+static struct {
+	int pipe[2]; /* the thread writes the descriptor it got (or -errno) */
+	unsigned char id[64];
+	size_t len;
+	uint32_t sid, msg_id, gen; /* the broker request it answers */
+	bool is_busy;
+} fetch = {.pipe = {-1, -1}};
+
+static void *fetch_thread(void *arg)
+{
+	int fd = debuginfod_find_debuginfo(fetch.id, fetch.len);
+
+	(void) arg;
+	while (write(fetch.pipe[1], &fd, sizeof(fd)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+/* Start the download the broker request h asks for (one at a time: the helper waits for it). */
+static int fetch_start(const struct msg_hdr *h, const unsigned char *id)
+{
+	pthread_t th;
+	sigset_t all, old;
+	int r;
+
+	if (fetch.is_busy)
+		return -EBUSY;
+	if (fetch.pipe[0] < 0) {
+		if (pipe2(fetch.pipe, O_CLOEXEC) < 0)
+			return -errno;
+		if (svc.watch)
+			svc.watch(-1, fetch.pipe[0], svc.watch_ctx);
+	}
+	memcpy(fetch.id, id, h->len);
+	fetch.len = h->len;
+	fetch.sid = h->sid;
+	fetch.msg_id = h->id;
+	fetch.gen = svc.gen;
+	/* the thread takes no signal: leakmond reads its own from a signalfd */
+	sigfillset(&all);
+	(void) pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = -pthread_create(&th, NULL, fetch_thread, NULL);
+	(void) pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r < 0)
+		return r;
+	(void) pthread_detach(th);
+	fetch.is_busy = true;
+	return 0;
+}
+
+/* The download is done: answer the helper that asked (if it is still the same one). */
+static void fetch_finish(void)
+{
+	int fd;
+	uint8_t m = 0;
+
+	if (!fetch.is_busy || read(fetch.pipe[0], &fd, sizeof(fd)) != sizeof(fd))
+		return;
+	fetch.is_busy = false;
+	if (svc.fd >= 0 && fetch.gen == svc.gen) {
+		msg_id = fetch.msg_id;
+		if (send_msg(svc.fd, M_FD, fetch.sid, fd >= 0 ? 0 : fd, &m, 1, NULL, 0, fd) < 0)
+			helper_failed(-EPIPE);
+		svc.busy_since = now_ns(); /* the helper's own time runs again */
+	}
+	if (fd >= 0)
+		(void) close(fd);
+}
+
 /* Answer one broker request of the helper. */
 static int serve_broker(const struct msg_hdr *h, const char *p)
 {
@@ -1115,10 +1189,19 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 	}
 	case M_FETCH_DEBUG:
 		/* the download is leakmond's (the helper has no network), bounded by the
-		 * DEBUGINFOD_* limits; the helper checks the build-id of what it gets */
-		r = !c || h->len == 0 || h->len > 64
-			? -EINVAL
-			: (fd = debuginfod_find_debuginfo((const unsigned char *) p, h->len));
+		 * DEBUGINFOD_* limits, in a thread: answered when it is done, the loop goes on;
+		 * the helper checks the build-id of what it gets */
+		if (!c || h->len == 0 || h->len > sizeof(fetch.id)) {
+			r = -EINVAL;
+			break;
+		}
+		if (!debuginfod_is_active()) {
+			r = -ENOSYS;
+			break;
+		}
+		r = fetch_start(h, (const unsigned char *) p);
+		if (r == 0)
+			return 0; /* answered by fetch_finish() */
 		break;
 	default:
 		return -EPROTO;
@@ -1299,13 +1382,15 @@ static void handle_msg(const struct msg_hdr *h, const char *p)
 /* A request that overran the budget kills the helper. */
 static void check_budget(void)
 {
-	if (svc.fd >= 0 && svc.n_pend > 0 &&
+	if (svc.fd >= 0 && svc.n_pend > 0 && !fetch.is_busy &&
 	    now_ns() > svc.busy_since + (uint64_t) svc.budget_ms * NSEC_PER_MSEC)
 		helper_failed(-ETIMEDOUT);
 }
 
 void symsvc_dispatch(void)
 {
+	if (fetch.is_busy)
+		fetch_finish(); /* a read that does not block: the pipe is non-empty or we wait */
 	while (svc.fd >= 0) {
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * 4)];
@@ -1386,10 +1471,17 @@ int symsvc_flush(unsigned ms)
 
 	while (svc.fd >= 0 && svc.n_pend > 0) {
 		uint64_t budget_end = svc.busy_since + (uint64_t) svc.budget_ms * NSEC_PER_MSEC;
-		int r = wait_readable(svc.fd, budget_end < deadline ? budget_end : deadline);
+		uint64_t until = budget_end < deadline && !fetch.is_busy ? budget_end : deadline;
+		struct pollfd p[2] = {{.fd = svc.fd, .events = POLLIN},
+				      {.fd = fetch.is_busy ? fetch.pipe[0] : -1, .events = POLLIN}};
+		uint64_t now = now_ns();
+		int r;
 
-		if (r == -ETIMEDOUT && now_ns() >= deadline && deadline < budget_end)
+		if (now >= deadline)
 			return -ETIMEDOUT;
+		r = poll(p, 2, until > now ? (int) ((until - now) / NSEC_PER_MSEC) + 1 : 0);
+		if (r < 0 && errno != EINTR)
+			return -errno;
 		symsvc_dispatch();
 	}
 	return 0;
@@ -1409,10 +1501,14 @@ void symsvc_set_watch(void (*fn)(int old_fd, int new_fd, void *ctx), void *ctx)
 {
 	if (svc.watch && svc.fd >= 0)
 		svc.watch(svc.fd, -1, svc.watch_ctx);
+	if (svc.watch && fetch.pipe[0] >= 0)
+		svc.watch(fetch.pipe[0], -1, svc.watch_ctx);
 	svc.watch = fn;
 	svc.watch_ctx = ctx;
 	if (fn && svc.fd >= 0)
 		fn(-1, svc.fd, ctx);
+	if (fn && fetch.pipe[0] >= 0)
+		fn(-1, fetch.pipe[0], ctx);
 }
 
 /* Send a request (and its pending entry). Never blocks for long: no more than
