@@ -20,6 +20,8 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int r;
 
+	if (argc >= 2 && strcmp(argv[1], SYMSVC_HELPER_ARG) == 0)
+		symsvc_helper_exec_main(argc, argv); /* the symbolizer helper (symsvc.h) */
 	r = options_parse(argc, argv, &opts, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "leakmond: %s\nTry 'leakmond --help' for more information.\n", err);
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
 	/* target files are parsed in a sandboxed helper (symsvc.h); LEAKMOND_SYMBOLIZER=inprocess
 	 * keeps them here (debugging leakmond itself) */
 	if (!getenv("LEAKMOND_SYMBOLIZER") || strcmp(getenv("LEAKMOND_SYMBOLIZER"), "inprocess")) {
-		r = symsvc_start();
+		r = symsvc_start_exec("/proc/self/exe");
 		if (r < 0)
 			log_warning("the symbolizer helper cannot start (%s): symbolizing in process",
 				    strerror(-r));

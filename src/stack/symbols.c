@@ -97,6 +97,7 @@ struct symbolizer {
 	uint32_t svc_gen;	  /* ... of the helper of this generation */
 	uint64_t svc_drops;	  /* ... whose cache was dropped this many times */
 	uint64_t svc_changes;	  /* ... whose modules changed this many times */
+	uint64_t reopen_after_ns; /* ... opened again not before */
 	const struct pyframes *py; /* names tagged Python pcs; borrowed */
 	struct image_debug dbg;	  /* how its files and debug files are found */
 	Dwfl_Callbacks callbacks;
@@ -971,11 +972,21 @@ static void remote_deliver(void *owner, uint64_t pc, bool is_return_address,
 /* (Re)open the symbolizer of s in the helper when it has none of this generation. */
 static int remote_open(struct symbolizer *s)
 {
+	int r;
+
 	if (s->svc_gen != 0 && s->svc_gen == symsvc_generation())
 		return 0;
+	if (now_ns() < s->reopen_after_ns)
+		return -EAGAIN; /* the last one could not be made: not at every lookup */
+	if (s->sid)
+		symsvc_close(s->sid, s->svc_gen); /* its answers on their way go nowhere */
+	s->sid = 0;
 	s->svc_gen = 0;
 	s->svc_drops = s->svc_changes = 0;
-	return symsvc_open(s->pid, remote_deliver, s, &s->sid, &s->svc_gen);
+	r = symsvc_open(s->pid, remote_deliver, s, &s->sid, &s->svc_gen);
+	if (r < 0)
+		s->reopen_after_ns = now_ns() + SYM_REREAD_NS;
+	return r;
 }
 
 static struct symbolizer *remote_new(pid_t pid)
@@ -1034,8 +1045,11 @@ static void remote_deliver(void *owner, uint64_t pc, bool is_return_address,
 			slot->n = 0;
 			slot->gen = s->gen - 1; /* stale: asked again at the next lookup */
 		}
-		if (n == -ENOENT)
-			s->svc_gen = 0; /* the helper knows no such symbolizer: open it again */
+		if (n == -ENOENT) {
+			/* the helper could not make this symbolizer: open it again, later */
+			s->svc_gen = 0;
+			s->reopen_after_ns = now_ns() + SYM_REREAD_NS;
+		}
 	} else {
 		/* the helper failed on this pc twice in a row: given up, known as unknown */
 		own[0] = (struct sym_frame){.pc = pc};
@@ -1062,17 +1076,30 @@ static int remote_lookup(struct symbolizer *s, uint64_t pc, bool is_return_addre
 	s->stats.lookups++;
 	if (!slot || (!slot->is_pending && slot->n == 0 &&
 		      (slot->gen != s->gen || now_ns() - s->last_read_ns >= SYM_REREAD_NS))) {
+		if (!slot && s->n_cached >= SYM_CACHE_MAX) {
+			s->stats.cache_full++; /* an answer could not be kept: not asked */
+			ret_frames[0] = (struct sym_frame){.pc = pc};
+			return 1;
+		}
 		r = remote_open(s);
 		if (r == 0)
 			r = symsvc_request(s->sid, s->svc_gen, pc, is_return_address);
 		if (r == -ESTALE && remote_open(s) == 0)
 			r = symsvc_request(s->sid, s->svc_gen, pc, is_return_address);
+		if (r == -ENOTCONN || r == -EPERM) {
+			/* no helper for a while, or this process is refused: unknown, not pending
+			 * (an alert must not wait for names that will not come) */
+			ret_frames[0] = (struct sym_frame){.pc = pc};
+			return 1;
+		}
 		if (r < 0)
 			return pending_frame(pc, ret_frames); /* asked again next time */
 		cache_store(s, pc, is_return_address, NULL, 0);
 		slot = cache_find(s, pc, is_return_address);
-		if (!slot)
-			return pending_frame(pc, ret_frames); /* the cache is full */
+		if (!slot) { /* the cache is full: its answer could not be kept */
+			ret_frames[0] = (struct sym_frame){.pc = pc};
+			return 1;
+		}
 		slot->is_pending = true;
 		if (!symsvc_is_async())
 			(void) symsvc_flush(2 * SYMSVC_BUDGET_MS);

@@ -144,6 +144,20 @@ static struct {
 	pid_t suspect_pid;
 	struct sym_stats last_stats; /* of the last M_STATS answered, for last_stats_sid */
 	uint32_t last_stats_sid;
+	char *exec_path; /* leakmond's own binary: the helper is executed afresh */
+	uint64_t restart_times[SYMSVC_RESTARTS_MAX]; /* the last restarts (a ring) */
+	unsigned restart_next;
+	pid_t refused[16]; /* pids whose symbolizer killed the helper twice when opened */
+	unsigned n_refused;
+	pid_t suspect_new_pid;
+	/* what leakmond still has to send, in order (never blocks on the helper) */
+	struct outmsg {
+		char *buf;
+		size_t len, sent;
+		int fd; /* goes with its first byte */
+	} * out;
+	size_t n_out, cap_out, out_bytes;
+	bool fd_failed; /* the helper is being given up: nothing is sent */
 } svc = {.pidfd = -1, .fd = -1, .own_root_fd = -1, .budget_ms = SYMSVC_BUDGET_MS};
 
 /* ---- messages -------------------------------------------------------------------------------- */
@@ -619,7 +633,6 @@ static int helper_filter(void)
 	    SCMP_SYS(lseek),
 	    SCMP_SYS(close),
 	    SCMP_SYS(fstat),
-	    SCMP_SYS(fcntl),
 	    SCMP_SYS(dup),
 	    SCMP_SYS(mmap),
 	    SCMP_SYS(munmap),
@@ -646,7 +659,6 @@ static int helper_filter(void)
 	    SCMP_SYS(getrandom),
 	    SCMP_SYS(sched_yield),
 	    SCMP_SYS(getrusage),
-	    SCMP_SYS(prlimit64),
 	    SCMP_SYS(sched_getaffinity),
 	};
 	static const int killed[] = {
@@ -685,6 +697,18 @@ static int helper_filter(void)
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(statx), 1,
 				     SCMP_A2(SCMP_CMP_MASKED_EQ, AT_EMPTY_PATH, AT_EMPTY_PATH));
+	/* descriptor flags and duplicates only: no F_SETOWN/F_SETSIG (signals to others) */
+	{
+		static const int cmds[] = {F_GETFD, F_SETFD, F_GETFL, F_DUPFD, F_DUPFD_CLOEXEC};
+
+		for (size_t i = 0; i < ARRAY_SIZE(cmds) && r == 0; i++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(fcntl), 1,
+					     SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t) cmds[i]));
+	}
+	/* limits of itself only */
+	if (r == 0)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 1,
+				     SCMP_A0(SCMP_CMP_EQ, 0));
 	/* raise() and abort() signal only the helper itself */
 	if (r == 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
@@ -693,6 +717,20 @@ static int helper_filter(void)
 		r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	return r;
+}
+
+/* Close every descriptor from first on (no descriptor of leakmond's may reach the helper: a
+ * traced process's /proc/PID/mem, say). Dies when that cannot be done. */
+static void close_from(int first)
+{
+	struct rlimit rl;
+
+	if (syscall(SYS_close_range, (unsigned) first, ~0U, 0) == 0)
+		return;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > (1U << 20))
+		_exit(2);
+	for (rlim_t fd = (rlim_t) first; fd < rl.rlim_cur; fd++)
+		(void) close((int) fd);
 }
 
 /* Become the helper: nothing of leakmond's state but the socket is kept. Never returns. */
@@ -722,10 +760,10 @@ static _Noreturn void helper_main(int fd, pid_t parent, int fault)
 		(void) dup2(null, 0);
 		(void) dup2(null, 1);
 	}
-	if (dup2(fd, 3) < 0)
+	if (fd != 3 && dup2(fd, 3) < 0)
 		_exit(2);
 	helper_fd = 3;
-	(void) syscall(SYS_close_range, 4U, ~0U, 0);
+	close_from(4);
 	(void) setrlimit(RLIMIT_CORE, &core);
 	if (geteuid() == 0) {
 		gid_t g = NOBODY;
@@ -743,6 +781,11 @@ static _Noreturn void helper_main(int fd, pid_t parent, int fault)
 		if (syscall(SYS_capset, &ch, cd) == 0)
 			hi.is_unprivileged = 1;
 	}
+	/* a change of uid or capabilities cleared the death signal: set it again, and make sure
+	 * leakmond did not die in between */
+	(void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
 	(void) prctl(PR_SET_DUMPABLE, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && helper_filter() == 0)
 		hi.is_sandboxed = 1;
@@ -754,6 +797,10 @@ static _Noreturn void helper_main(int fd, pid_t parent, int fault)
 
 /* ---- leakmond's side ------------------------------------------------------------------------- */
 
+static void out_clear(void);
+
+/* Kill the helper and forget it: its socket, what was to be sent, the processes it symbolized
+ * (their symbolizers open theirs again in the next one). */
 static void helper_kill(void)
 {
 	if (svc.pid > 0) {
@@ -761,6 +808,9 @@ static void helper_kill(void)
 
 		if (svc.pidfd >= 0)
 			(void) syscall(SYS_pidfd_send_signal, svc.pidfd, SIGKILL, NULL, 0);
+		else if (waitpid(svc.pid, &st, WNOHANG) == 0)
+			(void) kill(svc.pid,
+				    SIGKILL); /* our child, not reaped: not a recycled pid */
 		/* bounded: SIGKILL cannot be refused; the session may have reaped it already */
 		for (int i = 0; i < 200; i++) {
 			pid_t r = waitpid(svc.pid, &st, WNOHANG);
@@ -781,10 +831,45 @@ static void helper_kill(void)
 	svc.pid = 0;
 	svc.in_len = 0;
 	svc.st.is_running = false;
+	out_clear();
 	for (size_t i = 0; i < svc.n_clients; i++) {
-		free(svc.clients[i].maps);
-		svc.clients[i].maps = NULL;
+		struct client *c = &svc.clients[i];
+
+		if (c->root_fd >= 0)
+			(void) close(c->root_fd);
+		free(c->maps);
+		free(c->debug_path);
 	}
+	svc.n_clients = 0;
+}
+
+void symsvc_helper_exec_main(int argc, char **argv)
+{
+	/* argv: leakmond-sym SYMSVC_HELPER_ARG PARENT-PID FAULT, the socket on descriptor 3 */
+	if (argc < 4)
+		_exit(2);
+	helper_main(3, (pid_t) atoi(argv[2]), atoi(argv[3]));
+}
+
+/* In the child of fork: become the helper, by executing leakmond again when it gave its path
+ * (a fresh address space: nothing of leakmond's memory, no mapping of a target's), else here. */
+static _Noreturn void helper_child(int fd, pid_t parent, int fault)
+{
+	char spid[16], sfault[16];
+	char *argv[] = {"leakmond-sym", SYMSVC_HELPER_ARG, spid, sfault, NULL};
+
+	if (!svc.exec_path)
+		helper_main(fd, parent, fault);
+	(void) prctl(PR_SET_PDEATHSIG, SIGKILL); /* kept across the exec */
+	if (getppid() != parent)
+		_exit(0);
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(2);
+	close_from(4);
+	snprintf(spid, sizeof(spid), "%d", (int) parent);
+	snprintf(sfault, sizeof(sfault), "%d", fault);
+	execv(svc.exec_path, argv);
+	_exit(127);
 }
 
 static int helper_spawn(bool is_first)
@@ -809,7 +894,7 @@ static int helper_spawn(bool is_first)
 	}
 	if (pid == 0) {
 		(void) close(sv[0]);
-		helper_main(sv[1], parent, fault);
+		helper_child(sv[1], parent, fault);
 	}
 	(void) close(sv[1]);
 	svc.pid = pid;
@@ -826,6 +911,12 @@ static int helper_spawn(bool is_first)
 		helper_kill();
 		return r;
 	}
+	/* leakmond never waits on the helper: what it cannot send now is queued */
+	if (fcntl(svc.fd, F_SETFL, fcntl(svc.fd, F_GETFL) | O_NONBLOCK) < 0) {
+		free(p);
+		helper_kill();
+		return -errno;
+	}
 	svc.st.is_sandboxed = ((struct hello *) p)->is_sandboxed;
 	svc.st.is_unprivileged = ((struct hello *) p)->is_unprivileged;
 	svc.st.is_running = true;
@@ -833,6 +924,15 @@ static int helper_spawn(bool is_first)
 	if (svc.watch)
 		svc.watch(-1, svc.fd, svc.watch_ctx);
 	return 0;
+}
+
+int symsvc_start_exec(const char *self)
+{
+	free(svc.exec_path);
+	svc.exec_path = self ? strdup(self) : NULL;
+	if (self && !svc.exec_path)
+		return -ENOMEM;
+	return symsvc_start();
 }
 
 int symsvc_start(void)
@@ -920,8 +1020,16 @@ static int ensure_running(void)
 		return -ENOTCONN;
 	if (svc.pid > 0)
 		return 0;
-	if (svc.st.restarts >= SYMSVC_RESTARTS_MAX)
-		return -ENOTCONN;
+	/* at most SYMSVC_RESTARTS_MAX restarts in SYMSVC_RESTARTS_WINDOW_S: a helper that keeps
+	 * dying is not started again at once (symbols read unknown meanwhile) */
+	{
+		uint64_t oldest = svc.restart_times[svc.restart_next];
+
+		if (oldest && now_ns() - oldest < SYMSVC_RESTARTS_WINDOW_S * NSEC_PER_SEC)
+			return -ENOTCONN;
+		svc.restart_times[svc.restart_next] = now_ns();
+		svc.restart_next = (svc.restart_next + 1) % SYMSVC_RESTARTS_MAX;
+	}
 	svc.st.restarts++;
 	r = helper_spawn(false);
 	return r;
@@ -957,8 +1065,9 @@ static bool is_under(const char *path, const char *dir, size_t dir_len)
 	return strncmp(path, dir, dir_len) == 0 && path[dir_len] == '/';
 }
 
-/* The debug files the helper may have: under a debug directory, or beside (or in .debug/ beside)
- * a file that the process's maps name. */
+/* The debug files the helper may have: in our root, only under /usr/lib/debug and the
+ * LEAKMOND_DEBUGINFO_PATH directories; in the process's root, also under its /usr/lib/debug, and
+ * beside (or in .debug/ beside) a file the process has mapped executable. */
 static bool debug_path_allowed(const struct client *c, bool in_process_root, const char *path)
 {
 	const char *env = c->debug_path;
@@ -978,7 +1087,7 @@ static bool debug_path_allowed(const struct client *c, bool in_process_root, con
 			return true;
 		p += len + (p[len] == ':');
 	}
-	if (!c->maps)
+	if (!in_process_root || !c->maps)
 		return false;
 	dir_len = (size_t) (slash - path);
 	if (dir_len >= 7 && strncmp(slash - 7, "/.debug", 7) == 0)
@@ -995,7 +1104,7 @@ static bool debug_path_allowed(const struct client *c, bool in_process_root, con
 			cursor = nl + 1;
 			continue;
 		}
-		if (!m.path || m.path[0] != '/')
+		if (!m.path || m.path[0] != '/' || m.perms[2] != 'x')
 			continue;
 		ms = memrchr(m.path, '/', m.path_len);
 		if (ms && (size_t) (ms - m.path) == dir_len && memcmp(m.path, path, dir_len) == 0)
@@ -1024,8 +1133,11 @@ static bool mapping_allowed(const struct client *c, const struct open_mapped_req
 			continue;
 		}
 		if (m.start == q->start && m.end == q->end && m.inode == q->inode &&
-		    makedev(m.dev_major, m.dev_minor) == q->dev && m.path &&
-		    m.path_len >= path_len && memcmp(m.path, path, path_len) == 0)
+		    makedev(m.dev_major, m.dev_minor) == q->dev && m.perms[2] == 'x' && m.path &&
+		    (m.path_len == path_len ||
+		     (m.path_len == path_len + 10 &&
+		      memcmp(m.path + path_len, " (deleted)", 10) == 0)) &&
+		    memcmp(m.path, path, path_len) == 0)
 			return true;
 	}
 	return false;
@@ -1044,9 +1156,113 @@ static int client_root(struct client *c)
 	return c->root_fd;
 }
 
-/* ---- debuginfod downloads, off the loop ------------------------------------------------------ */
+/* ---- leakmond's output: queued, sent as the helper takes it -------------------------------- */
 
 static void helper_failed(int r);
+
+/* Send what is queued, as far as the socket takes it now. */
+static void flush_out(void)
+{
+	while (svc.fd >= 0 && svc.n_out > 0) {
+		struct outmsg *o = &svc.out[0];
+		struct iovec iov = {o->buf + o->sent, o->len - o->sent};
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+		ssize_t n;
+
+		if (o->sent == 0 && o->fd >= 0) {
+			struct cmsghdr *c;
+
+			memset(&u, 0, sizeof(u));
+			mh.msg_control = u.buf;
+			mh.msg_controllen = sizeof(u.buf);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+		}
+		n = sendmsg(svc.fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return; /* the helper is busy: the rest goes later (a read or a tick) */
+		if (n < 0) {
+			helper_failed(-EPIPE);
+			return;
+		}
+		o->sent += (size_t) n;
+		svc.out_bytes -= (size_t) n;
+		if (o->fd >= 0) {
+			(void) close(o->fd);
+			o->fd = -1;
+		}
+		if (o->sent < o->len)
+			continue;
+		free(o->buf);
+		memmove(svc.out, svc.out + 1, (svc.n_out - 1) * sizeof(*svc.out));
+		svc.n_out--;
+	}
+}
+
+/* Queue a message to the helper (fd, when not -1, is duplicated) and send what can be sent. */
+static int out_msg(uint32_t type, uint32_t sid, int32_t err, const void *p1, size_t l1,
+		   const void *p2, size_t l2, int pass_fd)
+{
+	struct msg_hdr h = {
+	    .type = type, .sid = sid, .err = err, .len = (uint32_t) (l1 + l2), .id = msg_id};
+	struct outmsg o = {.len = sizeof(h) + l1 + l2, .fd = -1};
+
+	if (svc.fd < 0 || svc.fd_failed)
+		return -ESTALE;
+	if (l1 + l2 > SYMSVC_PAYLOAD_MAX ||
+	    svc.out_bytes + o.len > 2 * (size_t) SYMSVC_PAYLOAD_MAX) {
+		helper_failed(-EPROTO); /* the helper does not read what it asked for */
+		return -ESTALE;
+	}
+	if (svc.n_out == svc.cap_out) {
+		size_t cap = svc.cap_out ? svc.cap_out * 2 : 64;
+		struct outmsg *n = realloc(svc.out, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		svc.out = n;
+		svc.cap_out = cap;
+	}
+	o.buf = malloc(o.len);
+	if (!o.buf)
+		return -ENOMEM;
+	if (pass_fd >= 0 && (o.fd = fcntl(pass_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+		free(o.buf);
+		return -errno;
+	}
+	memcpy(o.buf, &h, sizeof(h));
+	if (l1)
+		memcpy(o.buf + sizeof(h), p1, l1);
+	if (l2)
+		memcpy(o.buf + sizeof(h) + l1, p2, l2);
+	svc.out[svc.n_out++] = o;
+	svc.out_bytes += o.len;
+	flush_out();
+	return 0;
+}
+
+/* Drop what was not sent (the helper is gone). */
+static void out_clear(void)
+{
+	for (size_t i = 0; i < svc.n_out; i++) {
+		free(svc.out[i].buf);
+		if (svc.out[i].fd >= 0)
+			(void) close(svc.out[i].fd);
+	}
+	svc.n_out = 0;
+	svc.out_bytes = 0;
+}
+
+/* ---- debuginfod downloads, off the loop ------------------------------------------------------ */
 
 static struct {
 	int pipe[2]; /* the thread writes the descriptor it got (or -errno) */
@@ -1076,7 +1292,7 @@ static int fetch_start(const struct msg_hdr *h, const unsigned char *id)
 	if (fetch.is_busy)
 		return -EBUSY;
 	if (fetch.pipe[0] < 0) {
-		if (pipe2(fetch.pipe, O_CLOEXEC) < 0)
+		if (pipe2(fetch.pipe, O_CLOEXEC | O_NONBLOCK) < 0)
 			return -errno;
 		if (svc.watch)
 			svc.watch(-1, fetch.pipe[0], svc.watch_ctx);
@@ -1109,12 +1325,31 @@ static void fetch_finish(void)
 	fetch.is_busy = false;
 	if (svc.fd >= 0 && fetch.gen == svc.gen) {
 		msg_id = fetch.msg_id;
-		if (send_msg(svc.fd, M_FD, fetch.sid, fd >= 0 ? 0 : fd, &m, 1, NULL, 0, fd) < 0)
+		if (out_msg(M_FD, fetch.sid, fd >= 0 ? 0 : fd, &m, 1, NULL, 0, fd) < 0)
 			helper_failed(-EPIPE);
 		svc.busy_since = now_ns(); /* the helper's own time runs again */
 	}
 	if (fd >= 0)
 		(void) close(fd);
+}
+
+/* Whether the helper may have the file open on fd: one the traced process could read itself
+ * (readable by all, or owned by its user), and for a debug file an ELF file. So a compromised
+ * helper gets nothing through leakmond's privileges that the process (whose files these are)
+ * could not read. */
+static bool file_allowed(const struct client *c, int fd, bool is_debug)
+{
+	char name[64];
+	struct stat st, proc;
+	unsigned char magic[4];
+
+	snprintf(name, sizeof(name), "/proc/%d", (int) c->pid);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || stat(name, &proc) < 0)
+		return false;
+	if (!(st.st_mode & S_IROTH) && st.st_uid != proc.st_uid)
+		return false;
+	return !is_debug || (pread(fd, magic, sizeof(magic), 0) == (ssize_t) sizeof(magic) &&
+			     memcmp(magic, "\177ELF", 4) == 0);
 }
 
 /* Answer one broker request of the helper. */
@@ -1137,10 +1372,10 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 			n = dfd < 0 ? -errno : procfs_read_at(dfd, "maps", &text);
 		}
 		if (n < 0)
-			return send_msg(svc.fd, M_MAPS, h->sid, (int32_t) n, NULL, 0, NULL, 0, -1);
+			return out_msg(M_MAPS, h->sid, (int32_t) n, NULL, 0, NULL, 0, -1);
 		free(c->maps);
 		c->maps = text;
-		return send_msg(svc.fd, M_MAPS, h->sid, 0, text, strlen(text), NULL, 0, -1);
+		return out_msg(M_MAPS, h->sid, 0, text, strlen(text), NULL, 0, -1);
 	}
 	case M_OPEN_MAPPED: {
 		struct open_mapped_req q;
@@ -1166,6 +1401,10 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 					.is_deleted = q.is_deleted};
 
 		r = fd = image_open_mapped(&ref, &is_mapping);
+		if (fd >= 0 && !file_allowed(c, fd, false)) {
+			(void) close(fd);
+			r = fd = -EACCES;
+		}
 		break;
 	}
 	case M_OPEN_DEBUG: {
@@ -1185,6 +1424,10 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 		}
 		root = q.in_process_root ? client_root(c) : svc.own_root_fd;
 		r = root < 0 ? root : (fd = image_open_in_root(root, path, strlen(path), NULL));
+		if (fd >= 0 && !file_allowed(c, fd, true)) {
+			(void) close(fd);
+			r = fd = -EACCES;
+		}
 		break;
 	}
 	case M_FETCH_DEBUG:
@@ -1209,7 +1452,7 @@ static int serve_broker(const struct msg_hdr *h, const char *p)
 	{
 		uint8_t m = is_mapping;
 
-		r = send_msg(svc.fd, M_FD, h->sid, fd >= 0 ? 0 : r, &m, 1, NULL, 0, fd);
+		r = out_msg(M_FD, h->sid, fd >= 0 ? 0 : r, &m, 1, NULL, 0, fd);
 	}
 	if (fd >= 0)
 		(void) close(fd);
@@ -1246,9 +1489,16 @@ static void helper_failed(int r)
 		is_poisoned = svc.suspect_pc == pend_at(0)->pc && svc.suspect_pid == pid;
 		svc.suspect_pc = pend_at(0)->pc;
 		svc.suspect_pid = pid;
+	} else if (n > 0 && pend_at(0)->type == M_NEW) {
+		/* reading this process's modules killed it: twice, and the process is refused */
+		struct client *c = client_find(pend_at(0)->sid);
+
+		if (c && c->pid == svc.suspect_new_pid && svc.n_refused < ARRAY_SIZE(svc.refused))
+			svc.refused[svc.n_refused++] = c->pid;
+		svc.suspect_new_pid = c ? c->pid : 0;
 	}
-	helper_kill();
 	svc.n_pend = 0;
+	svc.fd_failed = true; /* no sending from the callbacks below */
 	for (size_t k = 0; k < n; k++) {
 		struct pend *q = pend_at(k);
 		struct client *c = q->type == M_LOOKUP ? client_find(q->sid) : NULL;
@@ -1257,6 +1507,8 @@ static void helper_failed(int r)
 			c->deliver(c->owner, q->pc, q->is_return_address, NULL,
 				   k == 0 && is_poisoned ? r : -EAGAIN, NULL);
 	}
+	svc.fd_failed = false;
+	helper_kill();
 }
 
 /* Take one string of an M_FRAMES payload into svc.strings at *k. */
@@ -1363,6 +1615,9 @@ static void handle_msg(const struct msg_hdr *h, const char *p)
 		int n = h->err < 0 ? h->err : decode_frames(p, h->len, q.pc, frames, drops);
 
 		if (n == -EPROTO) {
+			if (c && c->deliver) /* asked again later */
+				c->deliver(c->owner, q.pc, q.is_return_address, NULL, -EAGAIN,
+					   NULL);
 			helper_failed(-EPROTO);
 			return;
 		}
@@ -1374,7 +1629,14 @@ static void handle_msg(const struct msg_hdr *h, const char *p)
 			memcpy(&svc.last_stats, p, sizeof(svc.last_stats));
 			svc.last_stats_sid = q.sid;
 		}
-	} else if (!(h->type == M_ACK && (q.type == M_NEW || q.type == M_RESET))) {
+	} else if (h->type == M_ACK && q.type == M_NEW) {
+		/* a symbolizer the helper could not make: its lookups are answered -ENOENT */
+		if (h->err < 0)
+			log_debug("symbolizer helper: no symbolizer for sid %u (%s)", q.sid,
+				  strerror(-h->err));
+	} else if (!(h->type == M_ACK && q.type == M_RESET)) {
+		if (q.type == M_LOOKUP && c && c->deliver)
+			c->deliver(c->owner, q.pc, q.is_return_address, NULL, -EAGAIN, NULL);
 		helper_failed(-EPROTO);
 	}
 }
@@ -1389,9 +1651,14 @@ static void check_budget(void)
 
 void symsvc_dispatch(void)
 {
+	unsigned handled = 0;
+
 	if (fetch.is_busy)
-		fetch_finish(); /* a read that does not block: the pipe is non-empty or we wait */
-	while (svc.fd >= 0) {
+		fetch_finish(); /* the pipe does not block: nothing there is "not done yet" */
+	flush_out();
+	/* a bounded number of reads per call: a helper that floods us cannot keep the loop from
+	 * its other work (epoll calls again while there is more) */
+	while (svc.fd >= 0 && handled++ < 64) {
 		union {
 			char buf[CMSG_SPACE(sizeof(int) * 4)];
 			struct cmsghdr align;
@@ -1457,12 +1724,13 @@ void symsvc_dispatch(void)
 		memmove(svc.in, svc.in + at, svc.in_len - at);
 		svc.in_len -= at;
 	}
+	flush_out();
 	check_budget();
 }
 
 void symsvc_tick(void)
 {
-	check_budget();
+	symsvc_dispatch(); /* an answer already there is no overrun */
 }
 
 int symsvc_flush(unsigned ms)
@@ -1472,7 +1740,7 @@ int symsvc_flush(unsigned ms)
 	while (svc.fd >= 0 && svc.n_pend > 0) {
 		uint64_t budget_end = svc.busy_since + (uint64_t) svc.budget_ms * NSEC_PER_MSEC;
 		uint64_t until = budget_end < deadline && !fetch.is_busy ? budget_end : deadline;
-		struct pollfd p[2] = {{.fd = svc.fd, .events = POLLIN},
+		struct pollfd p[2] = {{.fd = svc.fd, .events = POLLIN | (svc.n_out ? POLLOUT : 0)},
 				      {.fd = fetch.is_busy ? fetch.pipe[0] : -1, .events = POLLIN}};
 		uint64_t now = now_ns();
 		int r;
@@ -1519,7 +1787,7 @@ static int send_request(uint32_t type, uint32_t sid, const void *q, size_t qlen,
 	struct pend *e;
 	int r;
 
-	if (svc.fd < 0)
+	if (svc.fd < 0 || svc.fd_failed)
 		return -ESTALE;
 	if (svc.n_pend >= SYMSVC_PENDING_MAX)
 		return -EBUSY;
@@ -1529,11 +1797,11 @@ static int send_request(uint32_t type, uint32_t sid, const void *q, size_t qlen,
 			return -ENOMEM;
 	}
 	msg_id = ++svc.next_id;
-	r = send_msg(svc.fd, type, sid, 0, q, qlen, str, str ? strlen(str) : 0, -1);
-	if (r < 0) {
-		helper_failed(-EPIPE);
-		return -ESTALE;
-	}
+	r = out_msg(type, sid, 0, q, qlen, str, str ? strlen(str) : 0, -1);
+	if (r < 0)
+		return r;
+	if (svc.fd < 0)
+		return -ESTALE; /* it failed as it was sent */
 	if (svc.n_pend == 0)
 		svc.busy_since = now_ns();
 	e = pend_at(svc.n_pend++);
@@ -1553,8 +1821,12 @@ int symsvc_open(pid_t pid, symsvc_deliver_fn deliver, void *owner, uint32_t *ret
 	struct stat st_root, st_ours;
 	struct client *c;
 	char name[64];
-	int r = ensure_running();
+	int r;
 
+	for (unsigned i = 0; i < svc.n_refused; i++)
+		if (svc.refused[i] == pid)
+			return -EPERM;
+	r = ensure_running();
 	if (r < 0)
 		return r;
 	snprintf(name, sizeof(name), "/proc/%d/root", (int) pid);
@@ -1599,7 +1871,7 @@ void symsvc_close(uint32_t sid, uint32_t gen)
 	}
 	if (gen && gen == symsvc_generation()) {
 		msg_id = 0;
-		(void) send_msg(svc.fd, M_FREE, sid, 0, NULL, 0, NULL, 0, -1);
+		(void) out_msg(M_FREE, sid, 0, NULL, 0, NULL, 0, -1);
 	}
 }
 

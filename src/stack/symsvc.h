@@ -33,14 +33,22 @@
 
 #include "stack/symbols.h"
 
-#define SYMSVC_BUDGET_MS    5000 /* one request, the helper's own time (not the broker's) */
-#define SYMSVC_RESTARTS_MAX 20	 /* after this many restarts symbolization stops (unknown) */
-#define SYMSVC_PAYLOAD_MAX  (64U << 20)
-#define SYMSVC_PENDING_MAX  1024 /* requests sent and not answered (a few bytes each) */
+#define SYMSVC_BUDGET_MS	 5000 /* one request, the helper's own time (not the broker's) */
+#define SYMSVC_RESTARTS_MAX	 20   /* restarts in SYMSVC_RESTARTS_WINDOW_S at most, then none */
+#define SYMSVC_RESTARTS_WINDOW_S 600  /* ... until the oldest is that old (symbols read unknown) */
+#define SYMSVC_PAYLOAD_MAX	 (64U << 20)
+#define SYMSVC_PENDING_MAX	 1024 /* requests sent and not answered (a few bytes each) */
 
 /* Start the helper (once, before any target is attached). Returns 0, or -errno: then
  * symbolizers keep working inside this process, and the caller says so. */
 int symsvc_start(void);
+
+/* The same, the helper being leakmond's binary self executed afresh with SYMSVC_HELPER_ARG (a
+ * fresh address space: nothing of leakmond's memory or of a target's mappings); main() calls
+ * symsvc_helper_exec_main() when it sees that argument. */
+#define SYMSVC_HELPER_ARG "--symbolizer-helper"
+int symsvc_start_exec(const char *self);
+_Noreturn void symsvc_helper_exec_main(int argc, char **argv);
 
 /* Stop the helper (bounded: killed if it does not exit at once). */
 void symsvc_stop(void);
