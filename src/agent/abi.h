@@ -180,6 +180,10 @@ struct agent_sample {
 #define AGENT_PY_RESERVE (AGENT_PY_FRAMES_MAX * 16) /* bytes at the end of each sample cell */
 
 #define AGENT_PYSET_WAYS 8 /* one cache line per bucket */
+/* After the set: one byte per page hash, the number of sampled blocks in the pages that hash
+ * there (255: saturated, stays), so that most frees look at a small, hot table only. */
+#define AGENT_PYFILTER_BITS 14
+#define AGENT_PYFILTER_BYTES (1U << AGENT_PYFILTER_BITS)
 
 /* The shared region's header. Layout fields and settings are written by leakmond before it
  * publishes the region (data->shared); counters by the agent with atomic adds; each ring index
@@ -212,7 +216,8 @@ struct agent_shared {
 						  * AGENT_PY_RESERVE bytes hold Python frames */
 	uint32_t pyset_off, n_pybuckets;	 /* uint64_t[n_pybuckets][AGENT_PYSET_WAYS]: the
 						  * addresses of the sampled Python blocks still
-						  * live (0: free way) */
+						  * live (0: free way), then the page filter
+						  * (AGENT_PYFILTER_BYTES) */
 	uint64_t py_sample_bytes;		 /* mean bytes between sampled Python allocations */
 
 	/* counters (agent) */

@@ -623,7 +623,8 @@ HOOK(pvalloc, ALLOC_PVALLOC)
  *    tail-calls agent_pyslow_<domain>_<fn> (entry.S), which saves the callee-saved registers as
  *    they were at the wrapper's entry (a tail call has restored them) for the unwinder, and calls
  *    pyhook_<domain>_<fn>();
- *  - free: one look at the block's bucket of the set (one cache line) and the original.
+ *  - free: one look at its page's byte of a 16 KiB filter (and, for the few pages holding a
+ *    sampled block, at the block's bucket of the set: one cache line), and the original.
  * The recording path takes the thread's slot as the native hooks do: its depth makes the calls
  * the original makes (pymalloc's large blocks go to PyMem_RawMalloc, then malloc) nested, so a
  * block is recorded once. Blocks the wrappers did not sample that reach malloc are recorded by
@@ -658,6 +659,32 @@ static inline struct agent_shared *py_region(void)
 	return sh;
 }
 
+/* ptr's page's byte of the filter after the set at set (never 0) with mask + 1 buckets. The
+ * caller loads set and mask once: leakmond may clear agent_data.py_set at any instant. */
+static inline uint8_t *py_filter_byte(uint64_t set, uint64_t mask, uint64_t ptr)
+{
+	return (uint8_t *) (uintptr_t) (set + (mask + 1) * AGENT_PYSET_WAYS * sizeof(uint64_t)) +
+	       (((ptr >> 12) * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - AGENT_PYFILTER_BITS));
+}
+
+/* Count a sampled block in (delta 1) or out (delta -1) of its page's filter byte. A saturated
+ * byte stays (its pages are always looked at in the set). */
+static void py_filter_add(uint64_t ptr, int delta)
+{
+	uint64_t set = LOAD(&agent_data.py_set), mask = LOAD(&agent_data.py_set_mask);
+	uint8_t *b, v;
+
+	if (!set)
+		return;
+	b = py_filter_byte(set, mask, ptr);
+	v = LOAD(b);
+	while (v != 255 && (delta > 0 || v != 0)) {
+		if (__atomic_compare_exchange_n(b, &v, (uint8_t) (v + delta), false, __ATOMIC_RELAXED,
+						__ATOMIC_RELAXED))
+			return;
+	}
+}
+
 /* Whether ptr is a sampled block (in the set); when take, it is removed. */
 static inline bool pyset_has(struct agent_shared *sh, uint64_t ptr, bool take)
 {
@@ -671,8 +698,10 @@ static inline bool pyset_has(struct agent_shared *sh, uint64_t ptr, bool take)
 		if (!take)
 			return true;
 		if (__atomic_compare_exchange_n(&b[i], &v, 0, false, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
+						__ATOMIC_RELAXED)) {
+			py_filter_add(ptr, -1);
 			return true;
+		}
 	}
 	return false;
 }
@@ -685,24 +714,29 @@ static bool pyset_add(struct agent_shared *sh, uint64_t ptr)
 		uint64_t zero = 0;
 
 		if (!LOAD(&b[i]) && __atomic_compare_exchange_n(&b[i], &zero, ptr, false,
-								 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+								 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+			py_filter_add(ptr, 1);
 			return true;
+		}
 	}
 	COUNT(&sh->py_set_full);
 	return false;
 }
 
-/* The frees' fast look: whether ptr may be a sampled block (its bucket holds it). Reads only
- * the set (a cache line); the caller confirms through py_region() and pyset_has(). */
+/* The frees' fast look: whether ptr may be a sampled block: its page's filter byte (a 16 KiB
+ * table), and when that is not 0 its bucket of the set (a cache line); the caller confirms
+ * through py_region() and pyset_has(). */
 static inline bool py_maybe_tracked(uint64_t ptr)
 {
-	uint64_t set = LOAD(&agent_data.py_set), *b;
+	uint64_t set = LOAD(&agent_data.py_set), mask = LOAD(&agent_data.py_set_mask), *b;
 
 	if (!set || !ptr)
 		return false;
+	/* no sampled block in its page (or in a page hashing alike) */
+	if (likely(!LOAD(py_filter_byte(set, mask, ptr))))
+		return false;
 	b = (uint64_t *) (uintptr_t) set +
-	    (((ptr >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 32) & LOAD(&agent_data.py_set_mask)) *
-		AGENT_PYSET_WAYS;
+	    (((ptr >> 4) * UINT64_C(0x9e3779b97f4a7c15) >> 32) & mask) * AGENT_PYSET_WAYS;
 	for (int i = 0; i < AGENT_PYSET_WAYS; i++)
 		if (LOAD(&b[i]) == ptr)
 			return true;

@@ -66,7 +66,8 @@ int agent_shared_layout(uint32_t n_threads, uint32_t n_events, uint32_t n_sample
 		return -E2BIG;
 	l.pyset_off = (uint32_t) off;
 	l.n_pybuckets = AGENT_PYSET_BUCKETS;
-	off = align_up(off + (uint64_t) AGENT_PYSET_BUCKETS * AGENT_PYSET_WAYS * sizeof(uint64_t),
+	off = align_up(off + (uint64_t) AGENT_PYSET_BUCKETS * AGENT_PYSET_WAYS * sizeof(uint64_t) +
+			   AGENT_PYFILTER_BYTES,
 		       PAGE);
 	if (off > UINT32_MAX)
 		return -E2BIG;
@@ -149,7 +150,9 @@ static bool read_layout(const struct agent_shared *sh, size_t map_size, struct a
 	threads_len = (uint64_t) l->n_threads * sizeof(struct agent_thread);
 	events_len = (uint64_t) l->n_events * sizeof(struct agent_event);
 	samples_len = (uint64_t) l->n_samples * l->sample_cell_size;
-	pyset_len = (uint64_t) l->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t);
+	pyset_len = l->n_pybuckets ? (uint64_t) l->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t) +
+					 AGENT_PYFILTER_BYTES
+				   : 0;
 	if (!is_inside(l->threads_off, threads_len, sizeof(*sh), l->total_size) ||
 	    !is_inside(l->events_off, events_len, sizeof(*sh), l->total_size) ||
 	    !is_inside(l->samples_off, samples_len, sizeof(*sh), l->total_size) ||

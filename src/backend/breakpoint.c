@@ -901,7 +901,8 @@ static void install_python(struct tproc *p, struct tthread *t, const struct hook
 		 * not in our heap (every thread is stopped: no wrapper is looking) */
 		if (al->n_pybuckets)
 			memset((uint8_t *)p->agent.shared_map + al->pyset_off, 0,
-			       (size_t)al->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t));
+			       (size_t)al->n_pybuckets * AGENT_PYSET_WAYS * sizeof(uint64_t) +
+				       AGENT_PYFILTER_BYTES);
 	}
 	r = inject_write(p->mem_fd, py_data(p, 0), &d, sizeof(d));
 	for (dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {

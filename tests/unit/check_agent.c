@@ -997,8 +997,9 @@ START_TEST(test_layout)
 	ck_assert_uint_eq(l.total_size % 4096, 0);
 	ck_assert_uint_eq(l.pyset_off, l.samples_off + 32 * 1536);
 	ck_assert_uint_eq(l.n_pybuckets, AGENT_PYSET_BUCKETS);
-	ck_assert_uint_ge(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64);
-	ck_assert_uint_lt(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64 + 4096);
+	ck_assert_uint_ge(l.total_size, l.pyset_off + AGENT_PYSET_BUCKETS * 64 + AGENT_PYFILTER_BYTES);
+	ck_assert_uint_lt(l.total_size,
+			  l.pyset_off + AGENT_PYSET_BUCKETS * 64 + AGENT_PYFILTER_BYTES + 4096);
 }
 END_TEST
 
@@ -1276,9 +1277,11 @@ START_TEST(test_py_wrappers_sampled)
 	ck_assert_uint_eq(got[5].ev.ptr, r);
 	ck_assert_uint_eq(got[6].ev.ptr, c);
 	ck_assert_uint_eq(counters(&f).py_samples, 4);
-	/* every sampled block left the set */
+	/* every sampled block left the set, and the page filter */
 	for (uint64_t i = 0; i < (uint64_t)f.l.n_pybuckets * AGENT_PYSET_WAYS; i++)
 		ck_assert_uint_eq(((uint64_t *)((uint8_t *)f.shm + f.l.pyset_off))[i], 0);
+	for (uint32_t i = 0; i < AGENT_PYFILTER_BYTES; i++)
+		ck_assert_uint_eq(((uint8_t *)f.shm + f.l.pyset_off + f.l.n_pybuckets * 64)[i], 0);
 	fixture_close(&f);
 }
 END_TEST
