@@ -788,6 +788,21 @@ static int py_call(struct tproc *p, struct tthread *t, bool is_set, int dom)
 	return r;
 }
 
+/* Domain dom's table as the process has it now (PyMem_GetAllocator, called in it) into now, and
+ * ours (the agent's wrappers) into ours. Returns 0 or -errno. */
+static int py_table_now(struct tproc *p, struct tthread *t, int dom,
+			uint64_t now[AGENT_PY_TABLE_WORDS], uint64_t ours[AGENT_PY_TABLE_WORDS])
+{
+	int r;
+
+	py_our_table(p, dom, ours);
+	r = py_call(p, t, false, dom);
+	if (r == 0)
+		r = inject_read(p->mem_fd, py_data(p, offsetof(struct agent_data, py_table)), now,
+				AGENT_PY_TABLE_WORDS * sizeof(uint64_t));
+	return r;
+}
+
 /* The notice of a process whose Python allocations stay native-only: one line, once. */
 static void py_fallback(const struct tproc *p, const char *why)
 {
@@ -908,11 +923,7 @@ static void install_python(struct tproc *p, struct tthread *t, const struct hook
 	for (dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {
 		uint64_t now[AGENT_PY_TABLE_WORDS], ours[AGENT_PY_TABLE_WORDS];
 
-		py_our_table(p, dom, ours);
-		r = py_call(p, t, false, dom);
-		if (r == 0)
-			r = inject_read(p->mem_fd, py_data(p, offsetof(struct agent_data, py_table)),
-					now, sizeof(now));
+		r = py_table_now(p, t, dom, now, ours);
 		if (r < 0)
 			break;
 		if (memcmp(now, ours, sizeof(ours)) != 0) {
@@ -982,11 +993,7 @@ static void uninstall_python(struct tproc *p, struct tthread *t)
 	for (int dom = 0; r == 0 && dom < AGENT_PY_DOMAINS; dom++) {
 		uint64_t now[AGENT_PY_TABLE_WORDS], ours[AGENT_PY_TABLE_WORDS];
 
-		py_our_table(p, dom, ours);
-		r = py_call(p, t, false, dom);
-		if (r == 0)
-			r = inject_read(p->mem_fd, py_data(p, offsetof(struct agent_data, py_table)),
-					now, sizeof(now));
+		r = py_table_now(p, t, dom, now, ours);
 		if (r < 0)
 			break;
 		if (memcmp(now, ours, sizeof(ours)) != 0) {

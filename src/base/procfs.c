@@ -262,6 +262,20 @@ int procfs_maps_next(const char **cursor, struct proc_map *ret)
 	return 1;
 }
 
+int procfs_maps_next_valid(const char **cursor, struct proc_map *ret)
+{
+	int r;
+
+	while ((r = procfs_maps_next(cursor, ret)) < 0) {
+		const char *nl = strchr(*cursor, '\n');
+
+		if (!nl)
+			return 0;
+		*cursor = nl + 1;
+	}
+	return r;
+}
+
 int procfs_maps_heap(const char *text, uint64_t *ret_bytes)
 {
 	const char *cursor = text;

@@ -52,6 +52,10 @@ struct proc_map {
  * advances. Returns 1 with an entry, 0 at the end, -EBADMSG on a malformed line. */
 int procfs_maps_next(const char **cursor, struct proc_map *ret);
 
+/* The same, skipping the lines it does not understand (the rest of the maps still count).
+ * Returns 1 with an entry, 0 at the end. */
+int procfs_maps_next_valid(const char **cursor, struct proc_map *ret);
+
 /* Total size of the [heap] mappings in /proc/PID/maps text (0 when there is none).
  * Returns 0 or -EBADMSG. */
 int procfs_maps_heap(const char *text, uint64_t *ret_bytes);

@@ -617,20 +617,10 @@ static int parse_modules(struct symbolizer *s, const char *text, struct module *
 	struct run run = {0};
 	bool has_run = false;
 	struct proc_map ml;
-	int r;
 
-	while ((r = procfs_maps_next(&cursor, &ml)) != 0) {
+	while (procfs_maps_next_valid(&cursor, &ml) > 0) {
 		dev_t dev;
 
-		if (r < 0) {
-			/* skip a line we do not understand, keep the rest */
-			const char *nl = strchr(cursor, '\n');
-
-			if (!nl)
-				break;
-			cursor = nl + 1;
-			continue;
-		}
 		dev = makedev(ml.dev_major, ml.dev_minor);
 		if (has_run && ml.path && run.path && ml.path_len == run.path_len &&
 		    memcmp(ml.path, run.path, ml.path_len) == 0 && ml.inode == run.m.inode &&

@@ -162,33 +162,18 @@ static struct {
 
 /* ---- messages -------------------------------------------------------------------------------- */
 
+/* Send a whole message, blocking (the helper's side: leakmond always reads). */
 static int send_msg(int fd, uint32_t type, uint32_t sid, int32_t err, const void *p1, size_t l1,
-		    const void *p2, size_t l2, int pass_fd)
+		    const void *p2, size_t l2)
 {
 	struct msg_hdr h = {
 	    .type = type, .sid = sid, .err = err, .len = (uint32_t) (l1 + l2), .id = msg_id};
 	struct iovec iov[3] = {{&h, sizeof(h)}, {(void *) p1, l1}, {(void *) p2, l2}};
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 3};
 	size_t total = sizeof(h) + l1 + l2, done = 0;
 
 	if (l1 + l2 > SYMSVC_PAYLOAD_MAX)
 		return -EMSGSIZE;
-	if (pass_fd >= 0) {
-		struct cmsghdr *c;
-
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
 	while (done < total) {
 		ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
 
@@ -198,8 +183,6 @@ static int send_msg(int fd, uint32_t type, uint32_t sid, int32_t err, const void
 			return -errno;
 		}
 		done += (size_t) n;
-		mh.msg_control = NULL; /* the descriptor went with the first bytes */
-		mh.msg_controllen = 0;
 		/* skip what was sent */
 		while (n > 0 && mh.msg_iovlen > 0) {
 			if ((size_t) n >= mh.msg_iov[0].iov_len) {
@@ -354,7 +337,7 @@ static int broker_call(uint32_t type, uint32_t sid, const void *p1, size_t l1, c
 		       size_t l2, struct msg_hdr *rh, char **ret_payload, int *ret_fd)
 {
 	uint32_t id = msg_id;
-	int r = send_msg(helper_fd, type, sid, 0, p1, l1, p2, l2, -1);
+	int r = send_msg(helper_fd, type, sid, 0, p1, l1, p2, l2);
 
 	if (r < 0)
 		_exit(0); /* leakmond is gone */
@@ -502,13 +485,13 @@ static void helper_lookup(uint32_t sid, const char *p, size_t len)
 	int n;
 
 	if (!s || len < sizeof(q)) {
-		(void) send_msg(helper_fd, M_FRAMES, sid, -ENOENT, NULL, 0, NULL, 0, -1);
+		(void) send_msg(helper_fd, M_FRAMES, sid, -ENOENT, NULL, 0, NULL, 0);
 		return;
 	}
 	memcpy(&q, p, sizeof(q));
 	n = symbolizer_lookup(s, q.pc, q.is_return_address, frames, SYM_INLINE_MAX);
 	if (n < 0) {
-		(void) send_msg(helper_fd, M_FRAMES, sid, n, NULL, 0, NULL, 0, -1);
+		(void) send_msg(helper_fd, M_FRAMES, sid, n, NULL, 0, NULL, 0);
 		return;
 	}
 	{
@@ -531,7 +514,7 @@ static void helper_lookup(uint32_t sid, const char *p, size_t len)
 		at = put_string(buf, at, frames[i].function);
 		at = put_string(buf, at, frames[i].file);
 	}
-	(void) send_msg(helper_fd, M_FRAMES, sid, 0, buf, at, NULL, 0, -1);
+	(void) send_msg(helper_fd, M_FRAMES, sid, 0, buf, at, NULL, 0);
 }
 
 static void helper_serve(int fault)
@@ -578,7 +561,7 @@ static void helper_serve(int fault)
 					}
 				}
 			}
-			(void) send_msg(helper_fd, M_ACK, h.sid, r, NULL, 0, NULL, 0, -1);
+			(void) send_msg(helper_fd, M_ACK, h.sid, r, NULL, 0, NULL, 0);
 			break;
 		}
 		case M_FREE:
@@ -592,8 +575,7 @@ static void helper_serve(int fault)
 			s = hsym_find(h.sid, NULL);
 			if (s)
 				symbolizer_reset(s);
-			(void) send_msg(helper_fd, M_ACK, h.sid, s ? 0 : -ENOENT, NULL, 0, NULL, 0,
-					-1);
+			(void) send_msg(helper_fd, M_ACK, h.sid, s ? 0 : -ENOENT, NULL, 0, NULL, 0);
 			break;
 		case M_LOOKUP:
 			if (fault == 1)
@@ -609,7 +591,7 @@ static void helper_serve(int fault)
 			s = hsym_find(h.sid, NULL);
 			symbolizer_get_stats(s, &st);
 			(void) send_msg(helper_fd, M_STATS_REPLY, h.sid, s ? 0 : -ENOENT, &st,
-					sizeof(st), NULL, 0, -1);
+					sizeof(st), NULL, 0);
 			break;
 		}
 		default:
@@ -789,7 +771,7 @@ static _Noreturn void helper_main(int fd, pid_t parent, int fault)
 	(void) prctl(PR_SET_DUMPABLE, 0);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 && helper_filter() == 0)
 		hi.is_sandboxed = 1;
-	if (send_msg(helper_fd, M_HELLO, 0, 0, &hi, sizeof(hi), NULL, 0, -1) < 0)
+	if (send_msg(helper_fd, M_HELLO, 0, 0, &hi, sizeof(hi), NULL, 0) < 0)
 		_exit(0);
 	helper_serve(fault);
 	_exit(0);
@@ -1074,7 +1056,6 @@ static bool debug_path_allowed(const struct client *c, bool in_process_root, con
 	const char *slash = strrchr(path, '/'), *cursor;
 	size_t dir_len;
 	struct proc_map m;
-	int r;
 
 	if (path[0] != '/' || has_dot_component(path) || !slash)
 		return false;
@@ -1093,17 +1074,9 @@ static bool debug_path_allowed(const struct client *c, bool in_process_root, con
 	if (dir_len >= 7 && strncmp(slash - 7, "/.debug", 7) == 0)
 		dir_len -= 7;
 	cursor = c->maps;
-	while ((r = procfs_maps_next(&cursor, &m)) != 0) {
+	while (procfs_maps_next_valid(&cursor, &m) > 0) {
 		const char *ms;
 
-		if (r < 0) {
-			const char *nl = strchr(cursor, '\n');
-
-			if (!nl)
-				break;
-			cursor = nl + 1;
-			continue;
-		}
 		if (!m.path || m.path[0] != '/' || m.perms[2] != 'x')
 			continue;
 		ms = memrchr(m.path, '/', m.path_len);
@@ -1119,19 +1092,10 @@ static bool mapping_allowed(const struct client *c, const struct open_mapped_req
 {
 	const char *cursor = c->maps;
 	struct proc_map m;
-	int r;
 
 	if (!cursor)
 		return false;
-	while ((r = procfs_maps_next(&cursor, &m)) != 0) {
-		if (r < 0) {
-			const char *nl = strchr(cursor, '\n');
-
-			if (!nl)
-				break;
-			cursor = nl + 1;
-			continue;
-		}
+	while (procfs_maps_next_valid(&cursor, &m) > 0) {
 		if (m.start == q->start && m.end == q->end && m.inode == q->inode &&
 		    makedev(m.dev_major, m.dev_minor) == q->dev && m.perms[2] == 'x' && m.path &&
 		    (m.path_len == path_len ||

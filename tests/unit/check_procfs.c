@@ -169,6 +169,29 @@ START_TEST(test_maps)
 }
 END_TEST
 
+/* procfs_maps_next_valid: lines it does not understand are skipped, the rest still come */
+START_TEST(test_maps_valid)
+{
+	const char *text = "1000-2000 r-xp 00000000 08:01 12 /bin/a\n"
+			   "garbage line\n"
+			   "3000-4000 rw-p 00001000 08:01 12 /bin/a\n"
+			   "zzzz";
+	const char *cursor = text;
+	struct proc_map m;
+
+	ck_assert_int_eq(procfs_maps_next_valid(&cursor, &m), 1);
+	ck_assert_uint_eq(m.start, 0x1000);
+	ck_assert_int_eq(procfs_maps_next_valid(&cursor, &m), 1);
+	ck_assert_uint_eq(m.start, 0x3000);
+	ck_assert_uint_eq(m.offset, 0x1000);
+	ck_assert_int_eq(procfs_maps_next_valid(&cursor, &m), 0);
+	cursor = "";
+	ck_assert_int_eq(procfs_maps_next_valid(&cursor, &m), 0);
+	cursor = "bad\nworse";
+	ck_assert_int_eq(procfs_maps_next_valid(&cursor, &m), 0);
+}
+END_TEST
+
 START_TEST(test_maps_bad)
 {
 	char *text = load("maps-garbage.txt");
@@ -193,6 +216,7 @@ static Suite *procfs_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_status);
+	tcase_add_test(tc, test_maps_valid);
 	tcase_add_test(tc, test_status_kthread);
 	tcase_add_test(tc, test_stat_cpu);
 	tcase_add_test(tc, test_status_bad);
