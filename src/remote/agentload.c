@@ -170,7 +170,7 @@ static uint64_t data_field(const struct agent_place *ap, size_t offset)
 	return ap->base + ap->hdr.data_off + offset;
 }
 
-/* Map our view of the target's mapping [start, start + size) through map_files. */
+/* Map our view of the target's mapping [start, start + size), opened by image_open_mapping. */
 static int map_existing_shared(struct agent_place *ap, pid_t pid, uint64_t start)
 {
 	_cleanup_free_ char *maps = NULL;

@@ -2,8 +2,9 @@
  *
  * The one module that parses target binaries and their DWARF (untrusted input), through elfutils
  * libdwfl/libdw. It never attaches to or stops the process: it reads /proc/PID/maps and opens the
- * mapped files through /proc/PID/root (so containers and other mount namespaces work), or through
- * /proc/PID/map_files/START-END when the file on disk was deleted or replaced since it was mapped.
+ * mapped files through the image module (image/image.h: inside the process's root, or the mapping
+ * itself when the file on disk was deleted or replaced since it was mapped). In leakmond it runs in
+ * the sandboxed helper process (symsvc.h), which is handed the files.
  *
  * Separate debug info is found by build-id under /usr/lib/debug, under every directory listed in
  * the environment variable LEAKMOND_DEBUGINFO_PATH (colon-separated, each searched like
