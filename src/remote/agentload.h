@@ -66,8 +66,8 @@ int agentload_find(pid_t pid, int mem_fd, const struct hook_set *hooks, uint64_t
 
 /* Reuse the agent left in the target or map a new one (through thread tid) within reach of every
  * hook, and make sure a shared region of shared_size bytes is mapped in both the target and us
- * (an existing one is reused when its pages can be opened through its mapping (image_open_mapping); else a new
- * memfd is made). Nothing is hooked yet. *ret_is_new_shared tells whether the region is fresh
+ * (an existing one is reused when its pages can be opened through its mapping, by
+ * image_open_mapping; else a new memfd is made). Nothing is hooked yet. *ret_is_new_shared tells whether the region is fresh
  * (to be initialised by the caller). Returns 0 or -errno (nothing new left mapped on failure). */
 int agentload_map(struct agent_place *ap, pid_t pid, pid_t tid, int mem_fd, const struct inject_site *site,
 		  const struct hook_set *hooks, uint64_t shared_size, bool *ret_is_new_shared,
