@@ -199,6 +199,11 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 	}
 }
 
+void pipeline_raise_held_alerts(struct target *t, const struct pipeline_out *out)
+{
+	raise_leak_alerts(t, out);
+}
+
 static void sample_sites(struct target *t, const struct pipeline_out *out, double t_s,
 			 uint32_t heap_now_ms)
 {

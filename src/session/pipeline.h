@@ -36,6 +36,10 @@ void pipeline_tick(struct target *t, const struct pipeline_out *out, const struc
  * that came since have filled), when the target's stacks are still there. */
 void pipeline_resymbolize(struct target *t);
 
+/* Raise the leak alerts held back while their sites' names were on their way (after
+ * pipeline_resymbolize: alerts already raised are not raised again). */
+void pipeline_raise_held_alerts(struct target *t, const struct pipeline_out *out);
+
 /* Judge t's sites and symbolize the ones a report shows (every leak or suspect, and the largest
  * sites). Done while the process is alive; the result outlives it for the final report. */
 void pipeline_prepare_reports(struct target *t);

@@ -348,9 +348,17 @@ static void settle_symbols(struct session *s, struct target *only)
 		(void)profile_build(t);
 	}
 	(void)symsvc_flush(SESSION_SYMBOLS_WAIT_MS);
-	for (size_t i = 0; i < s->n_targets; i++)
-		if (!only || s->targets[i] == only)
-			pipeline_resymbolize(s->targets[i]);
+	for (size_t i = 0; i < s->n_targets; i++) {
+		struct target *t = s->targets[i];
+		struct pipeline_out out;
+
+		if (only && t != only)
+			continue;
+		pipeline_resymbolize(t);
+		/* a leak found just before the end still has its alert, with its names */
+		out = session_out(s, t);
+		pipeline_raise_held_alerts(t, &out);
+	}
 }
 
 void session_write_target_report(struct session *s, struct target *t)
