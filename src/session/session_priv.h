@@ -19,7 +19,7 @@
 
 /* How long report writing waits for the names the symbolizer helper still owes (its budget per
  * request still applies: a hung helper is killed sooner). */
-#define SESSION_SYMBOLS_WAIT_MS 10000
+#define SESSION_SYMBOLS_WAIT_MS 20000
 
 #define TRACE_MAX_BLOCKS (16U << 20) /* live blocks per process (about 512 MiB of table) */
 

@@ -919,10 +919,13 @@ int symsvc_start_exec(const char *self)
 
 int symsvc_start(void)
 {
+	const char *budget = getenv("LEAKMOND_SYMSVC_BUDGET_MS");
 	int r;
 
 	if (svc.is_enabled)
 		return 0;
+	if (budget && atoi(budget) > 0)
+		svc.budget_ms = (unsigned) atoi(budget);
 	svc.own_root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (svc.own_root_fd < 0)
 		return -errno;

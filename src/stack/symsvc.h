@@ -33,7 +33,10 @@
 
 #include "stack/symbols.h"
 
-#define SYMSVC_BUDGET_MS	 5000 /* one request, the helper's own time (not the broker's) */
+/* One request, the helper's own time (not the broker's). The first lookup in a large DWARF
+ * (python3.11-dbg) took more than 5 s in the sanitizer build. LEAKMOND_SYMSVC_BUDGET_MS sets it
+ * (tests). */
+#define SYMSVC_BUDGET_MS 30000
 #define SYMSVC_RESTARTS_MAX	 20   /* restarts in SYMSVC_RESTARTS_WINDOW_S at most, then none */
 #define SYMSVC_RESTARTS_WINDOW_S 600  /* ... until the oldest is that old (symbols read unknown) */
 #define SYMSVC_PAYLOAD_MAX	 (64U << 20)
