@@ -1487,13 +1487,9 @@ START_TEST(test_helper_crashes)
 }
 END_TEST
 
-static Suite *symbols_suite(void)
+/* The tests on live processes: run in this process, and again through the helper. */
+static void add_live_tests(TCase *tc)
 {
-	Suite *suite = suite_create("symbols");
-	TCase *tc = tcase_create("live");
-
-	tcase_add_unchecked_fixture(tc, setup, NULL);
-	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_call_chains);
 	tcase_add_test(tc, test_cache);
 	tcase_add_test(tc, test_dlopen_later);
@@ -1506,6 +1502,16 @@ static Suite *symbols_suite(void)
 	tcase_add_test(tc, test_deleted_module);
 	tcase_add_test(tc, test_replaced_module);
 	tcase_add_test(tc, test_mount_namespace);
+}
+
+static Suite *symbols_suite(void)
+{
+	Suite *suite = suite_create("symbols");
+	TCase *tc = tcase_create("live");
+
+	tcase_add_unchecked_fixture(tc, setup, NULL);
+	tcase_set_timeout(tc, 120);
+	add_live_tests(tc);
 	suite_add_tcase(suite, tc);
 	tc = tcase_create("files");
 	tcase_add_unchecked_fixture(tc, setup, NULL);
@@ -1523,18 +1529,7 @@ static Suite *symbols_suite(void)
 	tcase_add_test(tc, test_helper_async);
 	tcase_add_test(tc, test_helper_hangs);
 	tcase_add_test(tc, test_helper_crashes);
-	tcase_add_test(tc, test_call_chains);
-	tcase_add_test(tc, test_cache);
-	tcase_add_test(tc, test_dlopen_later);
-	tcase_add_test(tc, test_cxx_demangled);
-	tcase_add_test(tc, test_libc);
-	tcase_add_test(tc, test_unknown_pc);
-	tcase_add_test(tc, test_reset);
-	tcase_add_test(tc, test_shared_images);
-	tcase_add_test(tc, test_stripped_build_id);
-	tcase_add_test(tc, test_deleted_module);
-	tcase_add_test(tc, test_replaced_module);
-	tcase_add_test(tc, test_mount_namespace);
+	add_live_tests(tc);
 	suite_add_tcase(suite, tc);
 	return suite;
 }
