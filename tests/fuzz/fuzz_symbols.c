@@ -6,7 +6,12 @@
  * FUZZ_PCS of them), the start of each executable section, and a few fixed offsets into the
  * executable mapping, each looked up as a pc and as a return address. The harness reads the
  * headers itself with libelf to place the file; when they are too broken for that it still adds
- * the file at a default place, so the symbolizer's own checks are exercised too. */
+ * the file at a default place, so the symbolizer's own checks are exercised too.
+ *
+ * The same file also goes through what leakmond itself (not the sandboxed helper) reads of a
+ * target's ELF to place its hooks (src/image/hooks.c): the allocator's symbols as the dynamic
+ * linker binds them and as a static executable defines them (hooks_elf_symbols), and the load
+ * bias of each executable PT_LOAD as a maps line would place it (hooks_load_bias_exec). */
 #include "config.h"
 
 #include <errno.h>
@@ -17,6 +22,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
+#include "image/hooks.h"
 #include "stack/symbols.h"
 
 #define FUZZ_PCS 48
@@ -105,6 +111,43 @@ static void collect_pcs(Elf *elf, const struct place *p, uint64_t *pcs, size_t *
 	}
 }
 
+/* hooks.c's parsing of the same file: symbols found are counted right, found ones only; each
+ * executable segment's bias is page-aligned, and maps back to the mapping's start. */
+static void check_hooks(Elf *elf)
+{
+	struct hook_sym syms[ALLOC_FN_MAX];
+	GElf_Phdr phdrs[64];
+	size_t phnum = 0, n = 0;
+
+	for (int is_static = 0; is_static < 2; is_static++) {
+		int r = hooks_elf_symbols(elf, is_static, syms), found = 0;
+
+		FUZZ_ASSERT(r >= 0 || r == -EBADMSG);
+		for (int fn = 0; fn < ALLOC_FN_MAX; fn++) {
+			FUZZ_ASSERT(syms[fn].is_found || (!syms[fn].value && !syms[fn].is_ifunc));
+			found += syms[fn].is_found;
+		}
+		FUZZ_ASSERT(found == (r < 0 ? 0 : r));
+	}
+	if (elf_getphdrnum(elf, &phnum) != 0)
+		return;
+	for (size_t i = 0; i < phnum && n < 64; i++)
+		if (gelf_getphdr(elf, (int) i, &phdrs[n]))
+			n++;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t start = DYN_BASE + (phdrs[i].p_vaddr & ~(PAGE - 1)), bias;
+		uint64_t offset = phdrs[i].p_offset & ~(PAGE - 1);
+		int r;
+
+		if (phdrs[i].p_type != PT_LOAD || !(phdrs[i].p_flags & PF_X))
+			continue;
+		r = hooks_load_bias_exec(phdrs, n, start, offset, &bias);
+		FUZZ_ASSERT(r == 0 || r == -ENOENT || r == -ENOTUNIQ || r == -EBADMSG);
+		if (r == 0)
+			FUZZ_ASSERT(bias % PAGE == 0);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct place p = {.start = DYN_BASE,
@@ -131,6 +174,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (elf_kind(elf) == ELF_K_ELF && place_file(elf, &q))
 			p = q;
 		collect_pcs(elf, &p, pcs, &n_pcs);
+		if (elf_kind(elf) == ELF_K_ELF)
+			check_hooks(elf);
 		elf_end(elf);
 	}
 	for (uint64_t off = 0; off < 4 * PAGE; off += PAGE / 2 + 8)
