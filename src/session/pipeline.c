@@ -90,10 +90,19 @@ void pipeline_resymbolize(struct target *t)
 		symbolize_site(t, &t->reports[i]);
 }
 
-/* Whether a frame of r waits for the symbolizer helper. */
-static bool site_is_pending(const struct site_report *r)
+/* Frames a leak alert's log record carries (the message names the first and the first Python
+ * one, which is never pending: Python frames are named from the target's memory). */
+#define ALERT_RECORD_FRAMES 5
+
+/* Whether the leak alert of r waits for the symbolizer helper: while tracing, until the frames
+ * its record carries are named; when a report is written (is_final: the wait for names is over),
+ * only while the site's own frame is not (deeper frames, such as the C library's start-up whose
+ * DWARF is large and slow to read in a sanitizer build, are then named as they are). */
+static bool site_is_pending(const struct site_report *r, bool is_final)
 {
-	for (size_t i = 0; i < r->n_frames; i++)
+	size_t n = is_final ? 1 : ALERT_RECORD_FRAMES;
+
+	for (size_t i = 0; i < r->n_frames && i < n; i++)
 		if (r->frames[i].is_pending)
 			return true;
 	return false;
@@ -162,7 +171,7 @@ static struct alert_state *site_alert_state(struct target *t, uint32_t stack_id)
 	return &a->state;
 }
 
-static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
+static void raise_leak_alerts(struct target *t, const struct pipeline_out *out, bool is_final)
 {
 	for (size_t i = 0; i < t->n_reports; i++) {
 		const struct site_report *r = &t->reports[i];
@@ -174,7 +183,7 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 		if (r->view.verdict != SITE_LEAK || r->view.live_bytes < t->set.alert_leak_size)
 			continue;
 		/* the alert names the site: not before its names arrived (next sample) */
-		if (site_is_pending(r))
+		if (site_is_pending(r, is_final))
 			continue;
 		st = site_alert_state(t, r->view.stack_id);
 		if (!st || !alert_should_fire(st, now_ns(), (double)r->view.live_bytes))
@@ -195,13 +204,15 @@ static void raise_leak_alerts(struct target *t, const struct pipeline_out *out)
 			    tslog_record_alert_leak(wall_now(), t->pid, msg,
 						    r->view.growth_bytes_per_s,
 						    r->view.live_bytes, r->view.live_blocks,
-						    r->frames, r->n_frames < 5 ? r->n_frames : 5));
+						    r->frames,
+						    r->n_frames < ALERT_RECORD_FRAMES ? r->n_frames
+										      : ALERT_RECORD_FRAMES));
 	}
 }
 
 void pipeline_raise_held_alerts(struct target *t, const struct pipeline_out *out)
 {
-	raise_leak_alerts(t, out);
+	raise_leak_alerts(t, out, true);
 }
 
 static void sample_sites(struct target *t, const struct pipeline_out *out, double t_s,
@@ -214,7 +225,7 @@ static void sample_sites(struct target *t, const struct pipeline_out *out, doubl
 	if (!t->sites || sites_sample(t->sites, t->heap->live, t_s, heap_now_ms) < 0)
 		return;
 	pipeline_prepare_reports(t);
-	raise_leak_alerts(t, out);
+	raise_leak_alerts(t, out, false);
 	profile_warm(t);
 }
 

@@ -37,7 +37,9 @@ void pipeline_tick(struct target *t, const struct pipeline_out *out, const struc
 void pipeline_resymbolize(struct target *t);
 
 /* Raise the leak alerts held back while their sites' names were on their way (after
- * pipeline_resymbolize: alerts already raised are not raised again). */
+ * pipeline_resymbolize: alerts already raised are not raised again). Called when a report is
+ * written, after the wait for names: an alert then waits only for its site's own frame, the
+ * frames below it are named as far as they are. */
 void pipeline_raise_held_alerts(struct target *t, const struct pipeline_out *out);
 
 /* Judge t's sites and symbolize the ones a report shows (every leak or suspect, and the largest

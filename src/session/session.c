@@ -328,14 +328,17 @@ static int write_exports(json_object *report, const struct export_paths *p, pid_
 	return r;
 }
 
-/* Reports name what the symbolizer helper can name by then: the pcs of every site and profile
- * of target t (of every target when t is NULL) are asked, the answers awaited (bounded by
- * SESSION_SYMBOLS_WAIT_MS), and the prepared reports named again. The only place the loop waits
- * for symbols; lookups elsewhere never do (symsvc_set_async). */
-static void settle_symbols(struct session *s, struct target *only)
+/* Make the reports of target t (of every target when t is NULL) ready to write: the sites of a
+ * traced target judged now, and named with what the symbolizer helper can name by then (the pcs
+ * of every site and profile asked, the answers awaited, bounded by SESSION_SYMBOLS_WAIT_MS: the
+ * only place the loop waits for symbols; lookups elsewhere never do, see symsvc_set_async), then
+ * the leak alerts held back for those names raised. The report is written from exactly these
+ * verdicts: judging again after the wait (the blocks are older by then) could show a leak whose
+ * alert was never raised. */
+static void settle_reports(struct session *s, struct target *only)
 {
-	if (!symsvc_is_async())
-		return;
+	bool is_async = symsvc_is_async();
+
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
 
@@ -347,14 +350,18 @@ static void settle_symbols(struct session *s, struct target *only)
 			pipeline_resymbolize(t);
 		(void)profile_build(t);
 	}
-	(void)symsvc_flush(SESSION_SYMBOLS_WAIT_MS);
+	if (is_async)
+		(void)symsvc_flush(SESSION_SYMBOLS_WAIT_MS);
 	for (size_t i = 0; i < s->n_targets; i++) {
 		struct target *t = s->targets[i];
 		struct pipeline_out out;
 
 		if (only && t != only)
 			continue;
-		pipeline_resymbolize(t);
+		if (is_async) {
+			pipeline_resymbolize(t);
+			(void)profile_build(t);
+		}
 		/* a leak found just before the end still has its alert, with its names */
 		out = session_out(s, t);
 		pipeline_raise_held_alerts(t, &out);
@@ -369,10 +376,7 @@ void session_write_target_report(struct session *s, struct target *t)
 
 	if (!t->report_path)
 		return;
-	settle_symbols(s, t);
-	if (t->sites && t->bproc && t->status == TARGET_RUNNING)
-		pipeline_prepare_reports(t);
-	(void)profile_build(t);
+	settle_reports(s, t);
 	pipeline_model(t, now_ns(), &model);
 	report = report_build(&model, 1, time(NULL));
 	if (t->sites)
@@ -401,7 +405,7 @@ int session_write_reports(struct session *s, bool with_text)
 {
 	struct report_target *models;
 	json_object *report;
-	uint64_t now = now_ns();
+	uint64_t now;
 	int r, ret = 0;
 
 	if (s->conf) {
@@ -409,19 +413,15 @@ int session_write_reports(struct session *s, bool with_text)
 			session_write_target_report(s, s->targets[i]);
 		return 0;
 	}
-	settle_symbols(s, NULL);
+	settle_reports(s, NULL);
+	now = now_ns();
 	models = calloc(s->n_targets + 1, sizeof(*models));
 	if (!models) {
 		log_error("out of memory building the report");
 		return -1;
 	}
 	for (size_t i = 0; i < s->n_targets; i++) {
-		struct target *t = s->targets[i];
-
-		if (t->sites && t->bproc && t->status == TARGET_RUNNING)
-			pipeline_prepare_reports(t);
-		(void)profile_build(t);
-		pipeline_model(t, now, &models[i]);
+		pipeline_model(s->targets[i], now, &models[i]);
 	}
 	report = report_build(models, s->n_targets, time(NULL));
 	free(models);
