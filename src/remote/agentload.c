@@ -136,12 +136,18 @@ static int map_agent(struct agent_place *ap, pid_t tid, int mem_fd, const struct
 	for (int k = 1; k < 64; k++) {
 		uint64_t delta = (uint64_t)k * (16ULL << 20);
 		uint64_t hint = ((k & 1) ? lo - delta - size : lo + delta) & ~0xfffULL;
+		uint64_t args[6] = { hint, size, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0 };
+		int sig = 0;
 
-		res = syscall_in(tid, insn, SYS_mmap, hint, size, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, (uint64_t)-1, 0,
-				 ret_sig);
-		if (res < 0 && !is_err(res))
-			return (int)res; /* the injection itself failed */
+		/* not syscall_in(): a failed injection (-ETIMEDOUT, -ESRCH: the process dying)
+		 * must end the search at once, not read as this hint's mmap failing (63 more
+		 * tries, each up to INJECT_TIMEOUT_NS, then a misleading ENOMEM) */
+		r = inject_syscall(tid, insn, SYS_mmap, args, &res, &sig);
+		if (sig && !*ret_sig)
+			*ret_sig = sig;
+		if (r < 0)
+			return r;
 		if (is_err(res))
 			continue;
 		if (reaches(hooks, (uint64_t)res, size))
